@@ -1,0 +1,287 @@
+"""The statistical engine: exact (or provably conservative) tests for dropout masks.
+
+Every test compares what an implementation did with what a correct dropout does, under the
+null hypothesis H0 "the implementation is correct": each element is kept independently with
+probability q = 1 - p. Every function returns a :class:`TestResult` with the statistic, the
+p-value (kept as its natural log, so that 1e-300 and 1e-30 stay different numbers), the
+samples used, an effect estimate with a confidence interval at the decision's own level
+(1 - alpha), and the threshold alpha the decision used.
+
+Two-sided binomial p-values use the doubling rule, p = min(1, 2 min(P[X <= k], P[X >= k])),
+which is exact-or-conservative: under H0, P[p-value <= u] <= u for every u.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats as _scipy
+
+__all__ = [
+    "TestResult",
+    "binomial_test",
+    "dispersion_test",
+    "homogeneity_test",
+    "mean_ratio_test",
+    "pair_test",
+    "periodicity_test",
+]
+
+LOG2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One statistical decision: what was measured, how surprising it is under H0, the verdict.
+
+    Attributes:
+        name: what was tested, e.g. "keep rate".
+        statistic: the test statistic (a count, a chi-square value, a sum).
+        log_pvalue: natural log of the p-value under H0 (0 means p = 1).
+        samples: the number of Bernoulli decisions (or pairs, or calls) the test used.
+        estimate: the effect estimate (a rate, a correlation, a variance ratio).
+        expected: what ``estimate`` is under H0.
+        ci: a (1 - alpha) confidence interval for the effect.
+        alpha: the decision's threshold: H0 is rejected when the p-value is below it.
+        detail: one line about where the effect is (a position, a lag).
+    """
+
+    name: str
+    statistic: float
+    log_pvalue: float
+    samples: int
+    estimate: float
+    expected: float
+    ci: tuple[float, float]
+    alpha: float
+    detail: str = ""
+
+    @property
+    def pvalue(self) -> float:
+        return math.exp(self.log_pvalue)
+
+    @property
+    def rejected(self) -> bool:
+        return self.log_pvalue < math.log(self.alpha)
+
+    def describe(self) -> str:
+        """A short, fixed-format account of the decision for failure messages and reports."""
+        verdict = "REJECTED" if self.rejected else "consistent with H0"
+        lines = [
+            f"{self.name}: {verdict}",
+            f"  expected {self.expected:.6g}, estimated {self.estimate:.6g} "
+            f"(CI at {1 - self.alpha:.10g}: [{self.ci[0]:.6g}, {self.ci[1]:.6g}])",
+            f"  statistic {self.statistic:.6g} over {self.samples:,} samples; "
+            f"p-value {_format_p(self.log_pvalue)} vs threshold alpha {self.alpha:.3g}",
+        ]
+        if self.detail:
+            lines.append(f"  {self.detail}")
+        return "\n".join(lines)
+
+
+def _format_p(log_p: float) -> str:
+    if log_p > math.log(1e-300):
+        return f"{math.exp(log_p):.3g}"
+    return f"10^{log_p / math.log(10):.1f}"
+
+
+def _two_sided_binomial_log_p(k: float, n: int, rate: float) -> float:
+    """log of min(1, 2 min(P[X <= floor(k)], P[X >= ceil(k)])) for X ~ Binomial(n, rate).
+
+    A non-integer k (a sum of measured ratios) is rounded outward on each side, which can
+    only make the p-value larger: conservative.
+    """
+    lower = _scipy.binom.logcdf(math.floor(k), n, rate)
+    upper = _scipy.binom.logsf(math.ceil(k) - 1, n, rate)
+    return min(0.0, LOG2 + min(float(lower), float(upper)))
+
+
+def _clopper_pearson(k: float, n: int, alpha: float) -> tuple[float, float]:
+    """Exact (1 - alpha) interval for a binomial rate given k successes in n trials."""
+    k_low, k_high = math.floor(k), math.ceil(k)
+    low = 0.0 if k_low <= 0 else float(_scipy.beta.ppf(alpha / 2, k_low, n - k_low + 1))
+    high = 1.0 if k_high >= n else float(_scipy.beta.isf(alpha / 2, k_high + 1, n - k_high))
+    return low, high
+
+
+def binomial_test(kept: int, n: int, rate: float, alpha: float, name: str = "keep rate") -> TestResult:
+    """Exact two-sided test that ``kept`` ~ Binomial(n, rate).
+
+    Estimate: kept / n, with its Clopper-Pearson interval.
+    """
+    return TestResult(
+        name=name,
+        statistic=float(kept),
+        log_pvalue=_two_sided_binomial_log_p(kept, n, rate),
+        samples=n,
+        estimate=kept / n,
+        expected=rate,
+        ci=_clopper_pearson(kept, n, alpha),
+        alpha=alpha,
+    )
+
+
+def mean_ratio_test(ratio_sum: float, n: int, rate: float, alpha: float) -> TestResult:
+    """Test E[y_i / x_i] = 1 from S = sum over n (call, element) decisions of y_i (1-p) / x_i.
+
+    Under H0 every y_i (1-p)/x_i is exactly 0 or 1, so S ~ Binomial(n, 1-p) and the test is
+    the exact binomial one (a non-integer S, from values off the support, is rounded
+    outward). Estimate: the relative bias of the mean, S / (n (1-p)) - 1.
+    """
+    low, high = _clopper_pearson(min(max(ratio_sum, 0.0), n), n, alpha)
+    return TestResult(
+        name="mean E[y]/x",
+        statistic=ratio_sum,
+        log_pvalue=_two_sided_binomial_log_p(min(max(ratio_sum, 0.0), n), n, rate),
+        samples=n,
+        estimate=ratio_sum / (n * rate) - 1.0,
+        expected=0.0,
+        ci=(low / rate - 1.0, high / rate - 1.0),
+        alpha=alpha,
+    )
+
+
+def homogeneity_test(kept_per_position: np.ndarray, trials: int, rate: float, alpha: float) -> TestResult:
+    """Test that every one of m positions is kept at the same rate q over ``trials`` calls.
+
+    Two statistics, each at alpha/2 (Bonferroni), so the decision keeps its level:
+
+    * omnibus chi-square, for drift spread over many positions:
+      X^2 = sum_j (k_j - T q)^2 / (T q (1-q)), approximately chi-square(m) under H0
+      (the planner keeps T q and T (1-q) well above 5);
+    * the worst single position, for one bad element (first kept, tail never dropped):
+      min_j of the exact two-sided binomial p-values, times m (Bonferroni over positions).
+
+    Estimate: the largest |k_j / T - q| and where it is.
+    """
+    counts = np.asarray(kept_per_position, dtype=np.float64).reshape(-1)
+    m = counts.size
+    chi_square = float(np.sum((counts - trials * rate) ** 2) / (trials * rate * (1 - rate)))
+    log_p_omnibus = float(_scipy.chi2.logsf(chi_square, m))
+    # Two-sided exact p-value per position; only the most extreme positions can be the minimum.
+    log_lower = _scipy.binom.logcdf(counts, trials, rate)
+    log_upper = _scipy.binom.logsf(counts - 1, trials, rate)
+    per_position = np.minimum(0.0, LOG2 + np.minimum(log_lower, log_upper))
+    worst = int(np.argmin(per_position))
+    log_p_worst = min(0.0, math.log(m) + float(per_position[worst]))
+    log_p = min(0.0, LOG2 + min(log_p_omnibus, log_p_worst))
+    worst_rate = counts[worst] / trials
+    ci = _clopper_pearson(counts[worst], trials, alpha / m)
+    return TestResult(
+        name="homogeneity across positions",
+        statistic=chi_square,
+        log_pvalue=log_p,
+        samples=m * trials,
+        estimate=float(worst_rate - rate),
+        expected=0.0,
+        ci=(ci[0] - rate, ci[1] - rate),
+        alpha=alpha,
+        detail=(
+            f"worst position: flat index {worst} of {m}, kept {int(counts[worst])}/{trials} "
+            f"= {worst_rate:.4g} (p {_format_p(log_p_worst)} after x{m}); omnibus chi-square "
+            f"{chi_square:.1f} on {m} df (p {_format_p(log_p_omnibus)})"
+        ),
+    )
+
+
+def dispersion_test(kept_per_call: np.ndarray, size: int, rate: float, alpha: float) -> TestResult:
+    """Test that the kept count of each call has the binomial variance m q (1-q).
+
+    D = sum_t (K_t - m q)^2 / (m q (1-q)) over T calls has mean T under H0 and variance
+    T (2 + kappa), kappa = (1 - 6 q (1-q)) / (m q (1-q)) being the binomial excess kurtosis.
+    D is referred to the scaled chi-square c chi^2(nu) with the same two moments
+    (Satterthwaite: c = (2 + kappa)/2, nu = 2T/(2 + kappa)); the test is two-sided, so
+    over-dispersion (rows or batches dropped together, shared masks) and under-dispersion
+    ("exactly k kept" permutations) are both rejected.
+
+    Estimate: the variance ratio D / T (1 under H0).
+    """
+    counts = np.asarray(kept_per_call, dtype=np.float64)
+    calls = counts.size
+    variance = size * rate * (1 - rate)
+    d = float(np.sum((counts - size * rate) ** 2) / variance)
+    kurtosis = (1 - 6 * rate * (1 - rate)) / variance
+    scale = (2 + kurtosis) / 2
+    dof = 2 * calls / (2 + kurtosis)
+    x = d / scale
+    log_p = min(0.0, LOG2 + min(float(_scipy.chi2.logcdf(x, dof)), float(_scipy.chi2.logsf(x, dof))))
+    ratio = d / calls
+    low = ratio * dof / float(_scipy.chi2.isf(alpha / 2, dof))
+    high = ratio * dof / float(_scipy.chi2.ppf(alpha / 2, dof))
+    return TestResult(
+        name="dispersion of per-call kept counts",
+        statistic=d,
+        log_pvalue=log_p,
+        samples=calls,
+        estimate=ratio,
+        expected=1.0,
+        ci=(low, high),
+        alpha=alpha,
+        detail=f"{calls} calls of {size} elements; per-call kept count variance / binomial variance",
+    )
+
+
+def pair_test(both_kept: int, pairs: int, rate: float, alpha: float, name: str) -> TestResult:
+    """Test independence of paired keep decisions: N11 ~ Binomial(pairs, q^2) under H0.
+
+    For disjoint pairs (a, b) of decisions that should be independent, each pair is kept
+    twice with probability q^2. With correlation rho between a and b that probability is
+    q^2 + rho q (1-q), so the exact binomial test on N11 detects rho of either sign.
+    Estimate: rho = (N11 / pairs - q^2) / (q (1-q)).
+    """
+    base = binomial_test(both_kept, pairs, rate * rate, alpha, name=name)
+    spread = rate * (1 - rate)
+    to_rho = lambda joint: (joint - rate * rate) / spread  # noqa: E731 - a one-line map
+    return TestResult(
+        name=name,
+        statistic=float(both_kept),
+        log_pvalue=base.log_pvalue,
+        samples=pairs,
+        estimate=to_rho(base.estimate),
+        expected=0.0,
+        ci=(to_rho(base.ci[0]), to_rho(base.ci[1])),
+        alpha=alpha,
+        detail=f"{both_kept:,} of {pairs:,} pairs kept together; q^2 = {rate * rate:.6g}",
+    )
+
+
+def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag: int) -> TestResult:
+    """Scan every lag 1..max_lag of a keep sequence for repetition (a periodic or copied mask).
+
+    With a_i the keep indicators and S_L = sum_i (a_i - q)(a_{i+L} - q) over the n - L
+    pairs at lag L, the partial sums of S_L are a martingale under H0 whose increments
+    range over an interval of length at most r = max(q, 1-q). The Azuma-Hoeffding
+    inequality bounds P(|S_L| >= s) <= 2 exp(-2 s^2 / ((n - L) r^2)) for every n, however
+    small: a conservative p-value, never an approximation. Bonferroni over the max_lag lags
+    keeps the decision's level. A mask that repeats with period L gives S_L = (n-L) q (1-q).
+
+    Estimate: the lag-L correlation S_L / ((n-L) q (1-q)) at the most extreme lag.
+    """
+    a = sequence.reshape(-1).to(torch.float64) - rate
+    n = a.numel()
+    size = 1 << (2 * n - 1).bit_length()
+    spectrum = torch.fft.rfft(a, n=size)
+    autocovariance = torch.fft.irfft(spectrum * spectrum.conj(), n=size)[1 : max_lag + 1]
+    terms = torch.arange(n - 1, n - 1 - max_lag, -1, dtype=torch.float64)
+    spread = max(rate, 1 - rate) ** 2
+    log_p_lag = torch.clamp(LOG2 - 2 * autocovariance**2 / (terms * spread), max=0.0)
+    worst = int(torch.argmin(log_p_lag))
+    log_p = min(0.0, math.log(max_lag) + float(log_p_lag[worst]))
+    correlation = float(autocovariance[worst] / (terms[worst] * rate * (1 - rate)))
+    # Azuma's bound inverted at alpha / max_lag gives the half-width of a simultaneous interval.
+    half_width = math.sqrt(spread * math.log(2 * max_lag / alpha) / (2 * float(terms[worst])))
+    half_width /= rate * (1 - rate)
+    return TestResult(
+        name="periodicity (all lags)",
+        statistic=float(autocovariance[worst]),
+        log_pvalue=log_p,
+        samples=n,
+        estimate=correlation,
+        expected=0.0,
+        ci=(correlation - half_width, correlation + half_width),
+        alpha=alpha,
+        detail=f"most extreme lag {worst + 1} of 1..{max_lag} over a sequence of {n:,} decisions",
+    )

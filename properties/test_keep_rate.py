@@ -1,0 +1,47 @@
+"""C3 keep rate: over n independent decisions the kept count is Binomial(n, 1 - p).
+
+Bugs it catches: thresholds off by a little (``rand > p`` in bfloat16, 8-bit or 1/16
+quantised keep probabilities), keep and drop confused (``Bernoulli(p)`` as the keep mask),
+clamped or skipped ``p``, a keep rate that is wrong only for some dtypes or layouts.
+"""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+
+from .config import current
+from .harness import calls_for, check_result, keep_probability, sample_keeps, statistical_settings
+from .power import rate_samples
+from .levels import POWER
+from .stats import binomial_test
+from .strategies import Case, cases, probabilities
+
+STATEMENT = "C3 keep rate (kept count ~ Binomial(n, 1-p))"
+
+
+@statistical_settings("keep_rate")
+@given(case=cases(p=probabilities(0.05, 0.95), min_numel=1 << 14, max_numel=1 << 17))
+@example(case=Case((256, 513), "float32", "contiguous", 0.5, seed=1))
+@example(case=Case((4, 8, 33, 31), "bfloat16", "channels_last", 0.05, seed=2))
+@example(case=Case((40, 1025), "float16", "sliced", 0.95, seed=3))
+def test_keep_rate(dropout_target, case):
+    """Each element is kept with probability q = 1 - p: sum of keeps ~ Binomial(n, q).
+
+    n is planned to detect |keep rate - q| >= the level's keep-rate bias at this p with
+    power 0.999; the test is the exact two-sided binomial test at the decision's alpha.
+    """
+    run = current()
+    q = keep_probability(dropout_target, case)
+    needed = rate_samples(q, run.effects.keep_rate_bias, run.alpha_decision, POWER)
+    calls = calls_for(needed, case.numel)
+    kept = [0]
+
+    def count(_: int, keeps) -> None:
+        kept[0] += int(keeps.sum())
+
+    sample_keeps(dropout_target, case, calls, count)
+    result = binomial_test(kept[0], calls * case.numel, q, run.alpha_decision)
+    check_result(
+        STATEMENT, dropout_target, result, case,
+        expected=f"keep rate {q:.6g} (detects a bias of {run.effects.keep_rate_bias:g} with power {POWER})",
+    )
