@@ -1,0 +1,711 @@
+"""A catalog of known-bad dropouts (mutants) and of correct variants, for the suite's own tests.
+
+Each mutant is a correct dropout with one bug put in, the kind of bug DESIGN.md sections 1
+and 5 list, so that it should fail the property named in ``CATCHES`` (and may fail others
+too). Each docstring names the bug and where such a bug was seen. The correct variants use
+other ways to draw and apply the mask and must pass everything.
+
+Run the suite against one of them yourself::
+
+    pytest properties --dropout-impl tests.mutants:scale_by_p --dropout-level quick
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+# --------------------------------------------------------------------------- shared parts
+
+
+def _validate(x: object, p: object) -> float:
+    """The validation a correct dropout does (so each mutant differs in one bug only)."""
+    if not isinstance(x, torch.Tensor) or not x.dtype.is_floating_point:
+        raise TypeError(f"expected a floating tensor, got {getattr(x, 'dtype', type(x))}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"expected a real p, got {p!r}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be in [0, 1], got p={p!r}")
+    return float(p)
+
+
+def _drop_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    return torch.rand(x.shape, device=x.device) < p
+
+
+def _apply(x: torch.Tensor, drop: torch.Tensor, p: float) -> torch.Tensor:
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return (x.to(torch.float64 if x.dtype == torch.float64 else torch.float32) * scale).masked_fill(drop, 0).to(x.dtype)
+
+
+def _reference(x, p=0.5, training=True, drop_fn=_drop_mask):
+    p = _validate(x, p)
+    if not training or p == 0.0:
+        return x.clone()
+    return _apply(x, drop_fn(x, p), p)
+
+
+# Which property (test function of properties/) each mutant is meant to fail.
+CATCHES: dict[str, str] = {}
+
+
+def catches(test_name: str):
+    def register(fn):
+        CATCHES[fn.__name__] = test_name
+        return fn
+
+    return register
+
+
+# --------------------------------------------------------------------------- values and scale
+
+
+@catches("test_support")
+def no_rescale(x, p=0.5, training=True):
+    """Drops but never rescales the kept values (E[y] = (1-p) x). Seen in hand-written
+    tutorial dropouts and in ports from inverted-dropout-free code."""
+    p = _validate(x, p)
+    return x * (~_drop_mask(x, p)) if training else x.clone()
+
+
+@catches("test_support")
+def scale_by_p(x, p=0.5, training=True):
+    """Scales kept values by 1/p instead of 1/(1-p) (DESIGN.md section 5)."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    return (x / p).masked_fill(_drop_mask(x, p), 0)
+
+
+@catches("test_support")
+def scaled_mask_without_x(x, p=0.5, training=True):
+    """Returns mask / (1-p) and forgets x: the notebook's first function's main bug."""
+    p = _validate(x, p)
+    if not training or p in (0.0, 1.0):
+        return x.clone() if p == 0 or not training else torch.zeros_like(x)
+    return ((~_drop_mask(x, p)).to(x.dtype) / (1 - p)) + 0 * x
+
+
+@catches("test_support")
+def notebook_dropout(x, drop_prob):
+    """The notebook's first function, verbatim: scaled mask without x, float32 cast, assert."""
+    x = x.float()
+    assert 0 <= drop_prob <= 1
+    if drop_prob == 1:
+        return torch.zeros_like(x)
+    mask = (torch.rand(x.shape) > drop_prob).float()
+    return mask / (1 - drop_prob)
+
+
+@catches("test_keep_rate")
+def notebook_dropout2(x, drop_prob):
+    """The notebook's second function, verbatim: reads p as the keep probability, returns
+    the mask without x, integer zeros at p = 0, validates with assert."""
+    assert 0 <= drop_prob <= 1
+    if drop_prob == 0:
+        return torch.zeros_like(x)
+    m = torch.distributions.Bernoulli(torch.tensor([float(drop_prob)]))
+    mask = m.sample(x.shape).view(x.shape)
+    return mask / drop_prob
+
+
+@catches("test_support")
+def sign_lost(x, p=0.5, training=True):
+    """Returns |x| / (1-p) for kept elements (an abs() left in a fused activation path)."""
+    y = _reference(x, p, training)
+    return y.abs()
+
+
+@catches("test_support")
+def self_normalised(x, p=0.5, training=True):
+    """Rescales by the realised keep fraction (n / kept) instead of 1/(1-p): unbiased-looking
+    on average, but not the dropout contract (seen in 'exact expectation' variants)."""
+    p = _validate(x, p)
+    if not training or p == 0.0:
+        return x.clone()
+    keep = ~_drop_mask(x, p)
+    kept = max(int(keep.sum()), 1)
+    return x * keep * (x.numel() / kept)
+
+
+@catches("test_mean_is_preserved")
+def keep_rate_and_scale_mismatch(x, p=0.5, training=True):
+    """Keeps with probability (1-p)(1+0.03) but scales by 1/(1-p): E[y] = 1.03 x. Seen when a
+    kernel's threshold and its scale are computed from differently rounded p."""
+    p = _validate(x, p)
+    if not training or p == 0.0:
+        return x.clone()
+    q = min(1.0, (1 - p) * 1.03)
+    return _apply(x, torch.rand(x.shape, device=x.device) >= q, p)
+
+
+# --------------------------------------------------------------------------- keep rate
+
+
+@catches("test_keep_rate")
+def biased_threshold(x, p=0.5, training=True):
+    """Threshold off by 0.012 (an off-by-a-little comparison constant)."""
+    return _reference(x, p, training, lambda t, p: torch.rand(t.shape, device=t.device) < min(p + 0.012, 1.0))
+
+
+@catches("test_keep_rate")
+def keep_probability_quantised_to_sixteenths(x, p=0.5, training=True):
+    """p rounded to a multiple of 1/16 before thresholding (DESIGN.md section 5: 1/16- or
+    8-bit-quantised keep probabilities in fused attention kernels)."""
+    return _reference(x, p, training, lambda t, p: torch.rand(t.shape, device=t.device) < round(p * 16) / 16)
+
+
+@catches("test_keep_rate")
+def keep_and_drop_confused(x, p=0.5, training=True):
+    """Keeps with probability p and drops with 1-p, scaling by 1/(1-p): the TensorFlow 1 /
+    PyTorch convention mix-up (invisible at p = 0.5)."""
+    return _reference(x, p, training, lambda t, p: torch.rand(t.shape, device=t.device) >= p if 0 < p < 1 else torch.full(t.shape, p == 1.0, device=t.device))
+
+
+@catches("test_keep_rate")
+def p_clamped(x, p=0.5, training=True):
+    """p clamped to [0.1, 0.9] "for numerical safety"."""
+    return _reference(x, p, training, lambda t, p: torch.rand(t.shape, device=t.device) < min(max(p, 0.1), 0.9))
+
+
+@catches("test_p_zero_is_identity")
+def bfloat16_rand_keep_above(x, p=0.5, training=True):
+    """Keeps when a bfloat16 uniform is > p: bf16 rand is exactly 0 about 0.2% of the time,
+    so elements are dropped even at p = 0, and thresholds are 8-bit (DESIGN.md section 5)."""
+    p = _validate(x, p)
+    if not training:
+        return x.clone()
+    keep = torch.rand(x.shape, device=x.device, dtype=torch.bfloat16) > p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return (x.float() * scale).masked_fill(~keep, 0).to(x.dtype)
+
+
+# --------------------------------------------------------------------------- edges
+
+
+@catches("test_p_one_is_differentiable_zeros")
+def nan_at_p_one(x, p=0.5, training=True):
+    """Computes x * mask / (1-p) with no special case: 0/0 = NaN at p = 1."""
+    p = _validate(x, p)
+    if not training:
+        return x.clone()
+    keep = (~_drop_mask(x, p)).to(x.dtype)
+    return x * keep / (1 - p) if p < 1 else x * keep / torch.tensor(0.0, dtype=x.dtype)
+
+
+@catches("test_p_one_is_differentiable_zeros")
+def zeros_like_at_p_one(x, p=0.5, training=True):
+    """Returns torch.zeros_like(x) at p = 1, which cuts the autograd graph (the notebook)."""
+    p = _validate(x, p)
+    if p == 1.0 and training:
+        return torch.zeros_like(x)
+    return _reference(x, p, training)
+
+
+@catches("test_p_zero_is_identity")
+def zeros_at_p_zero(x, p=0.5, training=True):
+    """Returns zeros at p = 0 (the notebook's second function's edge case)."""
+    p = _validate(x, p)
+    if p == 0.0 and training:
+        return torch.zeros_like(x)
+    return _reference(x, p, training)
+
+
+@catches("test_near_edges_finite")
+def scale_in_float16(x, p=0.5, training=True):
+    """Computes the scale 1/(1-p) in float16, which overflows to inf for 1-p < 1.5e-5, then
+    multiplies: dropped elements become inf * 0 = NaN near p = 1."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    scale = torch.tensor(1.0, dtype=torch.float16) / torch.tensor(1 - p, dtype=torch.float16)
+    keep = (~_drop_mask(x, p)).to(torch.float32)
+    return (x.float() * scale.float() * keep).to(x.dtype)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@catches("test_invalid_probability_is_rejected")
+def assert_validation(x, p=0.5, training=True):
+    """Validates p with assert: AssertionError, and no check at all under python -O (the
+    notebook's both functions)."""
+    assert 0 <= p <= 1, "bad p"
+    return _reference(x, float(p), training)
+
+
+@catches("test_invalid_probability_is_rejected")
+def no_validation(x, p=0.5, training=True):
+    """No validation: p = 1.5 silently returns -2 x for kept elements."""
+    if not training or p == 0:
+        return x.clone()
+    drop = torch.rand(x.shape, device=x.device) < p
+    return (x / (1 - p)).masked_fill(drop, 0)
+
+
+@catches("test_invalid_probability_is_rejected")
+def nan_slips_through(x, p=0.5, training=True):
+    """Checks `p < 0 or p > 1`, which is False for NaN: p = NaN gives a silent result."""
+    if p < 0 or p > 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x.clone()
+    return (x / (1 - p)).masked_fill(torch.rand(x.shape, device=x.device) < p, 0)
+
+
+@catches("test_invalid_probability_is_rejected")
+def error_without_the_value(x, p=0.5, training=True):
+    """Raises ValueError('invalid dropout probability') without naming the value."""
+    if not (0 <= p <= 1):
+        raise ValueError("invalid dropout probability")
+    return _reference(x, p, training)
+
+
+@catches("test_non_float_tensor_is_rejected")
+def integers_cast_silently(x, p=0.5, training=True):
+    """Casts integer and bool tensors to float and returns a float result, silently."""
+    if not x.dtype.is_floating_point:
+        x = x.float()
+    return _reference(x, p, training)
+
+
+# --------------------------------------------------------------------------- eval mode
+
+
+@catches("test_eval_mode_is_identity")
+def training_flag_ignored(x, p=0.5, training=True):
+    """Drops in eval mode too: the training flag is accepted and ignored."""
+    return _reference(x, p, True)
+
+
+@catches("test_eval_mode_is_identity")
+def training_flag_inverted(x, p=0.5, training=True):
+    """Drops only when training is False (a flag read the wrong way round)."""
+    return _reference(x, p, not training)
+
+
+# --------------------------------------------------------------------------- homogeneity
+
+
+def _flat_memory_index(x: torch.Tensor) -> torch.Tensor:
+    """Each element's position in memory order (what a kernel's thread index sees)."""
+    if x.dim() == 0:
+        return torch.zeros((), dtype=torch.long, device=x.device)
+    strides = [s if s else 0 for s in x.stride()]
+    index = torch.zeros(x.shape, dtype=torch.long, device=x.device)
+    for dim, stride in enumerate(strides):
+        shape = [1] * x.dim()
+        shape[dim] = x.shape[dim]
+        index = index + torch.arange(x.shape[dim], device=x.device).reshape(shape) * stride
+    return index
+
+
+@catches("test_positions_share_one_keep_rate")
+def first_element_always_kept(x, p=0.5, training=True):
+    """The first element is never dropped (a loop that starts at 1)."""
+
+    def drop(t, p):
+        mask = torch.rand(t.shape, device=t.device) < p
+        mask.reshape(-1)[:1] = False
+        return mask
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_positions_share_one_keep_rate")
+def vector_tail_never_dropped(x, p=0.5, training=True):
+    """Elements past the last multiple of 8 are never dropped (a vectorised main loop with
+    a scalar tail that forgets the mask)."""
+
+    def drop(t, p):
+        mask = (torch.rand(t.shape, device=t.device) < p).reshape(-1).clone()
+        tail = mask.numel() % 8
+        if tail:
+            mask[-tail:] = False
+        return mask.reshape(t.shape)
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_keep_rate")
+def wrong_past_1024(x, p=0.5, training=True):
+    """Elements past index 1023 use a threshold of p/2 (a second grid-stride pass that
+    reads a stale threshold): wrong results past 1024 elements (DESIGN.md section 5)."""
+
+    def drop(t, p):
+        u = torch.rand(t.numel(), device=t.device)
+        threshold = torch.full_like(u, p)
+        threshold[1024:] = p / 2
+        return (u < threshold).reshape(t.shape)
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_positions_share_one_keep_rate")
+def drift_with_position(x, p=0.5, training=True):
+    """The keep rate drifts linearly by +-0.2 from the first to the last element."""
+
+    def drop(t, p):
+        n = t.numel()
+        ramp = torch.linspace(-0.2, 0.2, n, device=t.device) if n > 1 else torch.zeros(n, device=t.device)
+        return (torch.rand(n, device=t.device) < (p + ramp).clamp(0, 1)).reshape(t.shape)
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_positions_share_one_keep_rate")
+def rate_depends_on_sign(x, p=0.5, training=True):
+    """Negative values are dropped at p + 0.25, positive ones at p - 0.25 (a threshold
+    computed from x's bits): the average keep rate is right, the positions are not."""
+
+    def drop(t, p):
+        shift = torch.where(x < 0, 0.25, -0.25).to(torch.float32)
+        return torch.rand(t.shape, device=t.device) < (p + shift).clamp(0, 1)
+
+    return _reference(x, p, training, drop)
+
+
+# --------------------------------------------------------------------------- independence
+
+
+@catches("test_pairs_uncorrelated")
+def mask_shared_across_batch(x, p=0.5, training=True):
+    """One mask for x.shape[1:], broadcast over the batch dimension."""
+
+    def drop(t, p):
+        if t.dim() < 2:
+            return torch.rand(t.shape, device=t.device) < p
+        return (torch.rand((1, *t.shape[1:]), device=t.device) < p).expand(t.shape)
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_kept_count_dispersion")
+def rows_dropped_whole(x, p=0.5, training=True):
+    """Drops whole rows (one draw per index of the last dimension's row) like Dropout2d
+    applied where element-wise dropout was meant."""
+
+    def drop(t, p):
+        if t.dim() == 0:
+            return torch.rand((), device=t.device) < p
+        return (torch.rand((*t.shape[:-1], 1), device=t.device) < p).expand(t.shape)
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_pairs_uncorrelated")
+def groups_of_four_share_a_draw(x, p=0.5, training=True):
+    """Four consecutive elements (in memory) share one random draw, as in compiled kernels
+    that unpack one Philox output for four elements incorrectly (DESIGN.md section 5)."""
+
+    def drop(t, p):
+        index = _flat_memory_index(t) // 4
+        draws = torch.rand(int(index.max()) + 1 if t.numel() else 1, device=t.device)
+        return draws[index] < p
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_no_periodic_mask")
+def mask_repeats_every_1024(x, p=0.5, training=True):
+    """Only 1024 random draws, tiled over the tensor: a mask with period 1024."""
+
+    def drop(t, p):
+        draws = torch.rand(1024, device=t.device) < p
+        return draws[_flat_memory_index(t) % 1024]
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_kept_count_dispersion")
+def exactly_k_kept(x, p=0.5, training=True):
+    """Keeps exactly round((1-p) n) elements, chosen by a random permutation: right rate,
+    no binomial variance."""
+
+    def drop(t, p):
+        n = t.numel()
+        order = torch.randperm(n, device=t.device)
+        mask = torch.zeros(n, dtype=torch.bool, device=t.device)
+        mask[order[: round(p * n)]] = True
+        return mask.reshape(t.shape)
+
+    return _reference(x, p, training, drop)
+
+
+@catches("test_different_seeds_different_masks")
+def seeds_itself(x, p=0.5, training=True):
+    """Calls torch.manual_seed(0) inside: the same mask every call, and the caller's RNG is
+    reset (DESIGN.md section 1, C10)."""
+    torch.manual_seed(0)
+    return _reference(x, p, training)
+
+
+_PRIVATE = torch.Generator().manual_seed(time.time_ns() % (2**63))
+
+
+@catches("test_same_seed_same_result")
+def private_clock_seeded_generator(x, p=0.5, training=True):
+    """Draws from a private generator seeded from the clock: torch.manual_seed does not
+    reproduce the mask."""
+
+    def drop(t, p):
+        return (torch.rand(t.shape, generator=_PRIVATE) < p).to(t.device)
+
+    return _reference(x, p, training, drop)
+
+
+_CACHE: dict = {}
+
+
+@catches("test_pairs_uncorrelated")
+def mask_cached_across_calls(x, p=0.5, training=True):
+    """Caches the mask per (shape, p) and reuses it on the next calls (a seed baked into a
+    CUDA graph, or an RNG offset that is never advanced)."""
+
+    def drop(t, p):
+        key = (tuple(t.shape), p, t.device)
+        if key not in _CACHE:
+            _CACHE[key] = torch.rand(t.shape, device=t.device) < p
+        return _CACHE[key]
+
+    return _reference(x, p, training, drop)
+
+
+_LAST: dict = {}
+
+
+@catches("test_no_periodic_mask")
+def mask_shifted_each_call(x, p=0.5, training=True):
+    """Each call's mask is the previous one shifted by one element (an RNG offset advanced
+    by 1 instead of by the number of draws)."""
+
+    def drop(t, p):
+        key = (tuple(t.shape), p, t.device)
+        if key in _LAST:
+            flat = torch.roll(_LAST[key].reshape(-1), 1)
+        else:
+            flat = torch.rand(t.numel(), device=t.device) < p
+        _LAST[key] = flat
+        return flat.reshape(t.shape)
+
+    return _reference(x, p, training, drop)
+
+
+# --------------------------------------------------------------------------- tensor contract
+
+
+@catches("test_contract")
+def downcast_to_float32(x, p=0.5, training=True):
+    """Calls x.float() first: float64 results come back as float32 (the notebook)."""
+    return _reference(x.float(), p, training)
+
+
+@catches("test_contract")
+def view_on_strided_input(x, p=0.5, training=True):
+    """Flattens with x.view(-1), which raises on transposed or sliced inputs."""
+    flat = x.view(-1)
+    return _reference(flat, p, training).view(x.shape)
+
+
+@catches("test_support")
+def storage_order_scramble(x, p=0.5, training=True):
+    """Reads x's storage in memory order as if it were contiguous: values of transposed and
+    channels_last inputs land at the wrong positions."""
+    p = _validate(x, p)
+    if x.dim() == 0 or x.is_contiguous() or x.numel() == 0:
+        return _reference(x, p, training)
+    storage = torch.empty(x.numel(), dtype=x.dtype, device=x.device)
+    dense = x if x.is_contiguous(memory_format=torch.channels_last) or x.stride()[-1] != 1 else x.contiguous()
+    storage.copy_(dense.permute(*sorted(range(x.dim()), key=lambda d: -dense.stride(d))).reshape(-1))
+    return _reference(storage.reshape(x.shape), p, training)
+
+
+@catches("test_contract")
+def extra_trailing_dimension(x, p=0.5, training=True):
+    """Bernoulli(q).sample(x.shape) adds a trailing dimension of size 1 (the notebook's
+    second function, without its .view)."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    keep = torch.distributions.Bernoulli(torch.tensor([1 - p], device=x.device)).sample(x.shape)
+    return x.unsqueeze(-1) * keep / (1 - p) if p < 1 else x.unsqueeze(-1) * keep * 0
+
+
+@catches("test_contract")
+def modifies_the_input(x, p=0.5, training=True, inplace=False):
+    """Writes the result into x even when inplace=False."""
+    y = _reference(x, p, training)
+    if x.numel() and all(s != 0 for s in x.stride()):
+        x.copy_(y)
+    return y
+
+
+@catches("test_inplace")
+def inplace_ignored(x, p=0.5, training=True, inplace=False):
+    """Accepts inplace=True but returns a new tensor and leaves x as it was."""
+    return _reference(x, p, training)
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+@catches("test_gradient_matches_forward_mask")
+def detached_output(x, p=0.5, training=True):
+    """Computes the result under no_grad: the output has no gradient."""
+    with torch.no_grad():
+        return _reference(x, p, training)
+
+
+@catches("test_gradient_matches_forward_mask")
+def straight_through_gradient(x, p=0.5, training=True):
+    """Forward drops, backward passes the gradient through unchanged (x + (y - x).detach())."""
+    y = _reference(x, p, training)
+    return x + (y - x).detach()
+
+
+class _FreshMaskInBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.p = p
+        return _apply(x, _drop_mask(x, p), p)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p = ctx.p
+        return _apply(grad, _drop_mask(grad, p), p), None
+
+
+@catches("test_gradient_matches_forward_mask")
+def fresh_mask_in_backward(x, p=0.5, training=True):
+    """Backward draws a new mask instead of reusing the forward one (activation
+    checkpointing that recomputes dropout without restoring the RNG state)."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    return _FreshMaskInBackward.apply(x, p)
+
+
+class _UnscaledBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        drop = _drop_mask(x, p)
+        ctx.save_for_backward(drop)
+        return _apply(x, drop, p)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (drop,) = ctx.saved_tensors
+        return grad.masked_fill(drop, 0), None
+
+
+@catches("test_gradient_matches_forward_mask")
+def backward_not_rescaled(x, p=0.5, training=True):
+    """Backward applies the mask but forgets the 1/(1-p) factor."""
+    p = _validate(x, p)
+    if not training or p == 0 or p == 1:
+        return _reference(x, p, training)
+    return _UnscaledBackward.apply(x, p)
+
+
+# --------------------------------------------------------------------------- correct variants
+
+CORRECT: list[str] = []
+CORRECT_KEEP_CONVENTION: list[str] = []
+
+
+def correct(fn):
+    CORRECT.append(fn.__name__)
+    return fn
+
+
+@correct
+def correct_where(x, p=0.5, training=True, inplace=False, generator=None):
+    """torch.where(U < p, 0, x / (1-p)) with float32 uniforms."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x if inplace else x.clone()
+    u = torch.rand(x.shape, device=x.device, generator=generator)
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    y = torch.where(u < p, torch.zeros((), dtype=x.dtype, device=x.device), (x.float() * scale).to(x.dtype) if x.dtype != torch.float64 else x * scale)
+    return x.copy_(y) if inplace else y
+
+
+@correct
+def correct_float64_threshold(x, p=0.5, training=True):
+    """Float64 uniforms for every dtype, multiply by a float mask."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    keep = (torch.rand(x.shape, device=x.device, dtype=torch.float64) >= p)
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return (x.double() * keep * scale).to(x.dtype)
+
+
+@correct
+def correct_inplace_on_copy(x, p=0.5, training=True, inplace=False):
+    """Clones x (unless inplace), then mul_/masked_fill_ in place on the copy."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x if inplace else x.clone()
+    drop = torch.rand(x.shape, device=x.device) < p
+    out = x if inplace else x.clone()
+    if p == 1:
+        return out.mul_(0.0)
+    if out.dtype in (torch.float16, torch.bfloat16):
+        return out.copy_(out.float().mul_(1 / (1 - p)).masked_fill_(drop, 0))
+    return out.mul_(1 / (1 - p)).masked_fill_(drop, 0)
+
+
+@correct
+def correct_bernoulli_float_mask(x, p=0.5, training=True, generator=None):
+    """torch.bernoulli of a full (1-p) float tensor, multiplied in."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    keep = torch.bernoulli(torch.full(x.shape, 1 - p, device=x.device), generator=generator)
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return (x.float() * keep * scale).to(x.dtype) if x.dtype != torch.float64 else x * keep.double() * scale
+
+
+@correct
+def correct_integer_threshold(x, p=0.5, training=True):
+    """Integer draws in [0, 2**31) compared with round(p * 2**31): 31-bit thresholds."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    bits = torch.randint(0, 2**31, x.shape, device=x.device)
+    drop = bits < round(p * 2**31)
+    return _apply(x, drop, p)
+
+
+@correct
+def correct_native_dropout(x, p=0.5, train=True):
+    """aten.native_dropout, which returns (output, mask), behind a validating wrapper."""
+    p = _validate(x, p)
+    return torch.ops.aten.native_dropout(x, p, train)
+
+
+@correct
+def correct_notebook_fixed(x, drop_prob=0.5, training=True):
+    """The notebook's first function with its bugs fixed: x kept, dtype kept, no assert."""
+    drop_prob = _validate(x, drop_prob)
+    if not training or drop_prob == 0:
+        return x.clone()
+    keep = torch.rand(x.shape, device=x.device) >= drop_prob
+    return _apply(x, ~keep, drop_prob)
+
+
+def correct_keep_probability(x, keep_prob=0.5, training=True):
+    """A TensorFlow-1-style dropout taking the keep probability; verified with
+    --dropout-convention keep."""
+    if isinstance(keep_prob, (int, float)) and not isinstance(keep_prob, bool) and 0 <= keep_prob <= 1:
+        return _reference(x, 1 - keep_prob, training) if keep_prob > 0 else _apply(x, torch.ones(x.shape, dtype=torch.bool, device=x.device), 1.0)
+    _validate(x, keep_prob)  # raises the right error for a bad keep probability
+    raise AssertionError("unreachable")
+
+
+CORRECT_KEEP_CONVENTION.append("correct_keep_probability")
+
+MUTANTS = sorted(CATCHES)
