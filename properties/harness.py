@@ -131,20 +131,23 @@ def sample_keeps(
     target: Target,
     case: Case,
     calls: int,
-    consume: Callable[[int, torch.Tensor], None],
+    consume: Callable[[int, torch.Tensor], bool | None],
     x: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Call the target ``calls`` times on the case's input; pass (call index, kept) to consume.
+) -> int:
+    """Call the target up to ``calls`` times on the case's input; pass (call index, kept) to consume.
 
     ``kept`` is the bool tensor ``y != 0`` with the input's shape. The RNG is seeded once
-    from the case, then advances from call to call as it would in training. Returns the input.
+    from the case, then advances from call to call as it would in training. A consumer
+    that returns True stops the sampling (a sequential test that has decided). Returns the
+    number of calls made.
     """
     if x is None:
         x = case.make_input(current().device)
     with seeded(case.seed), torch.no_grad():
         for call in range(calls):
-            consume(call, checked_output(target, x, case.p) != 0)
-    return x
+            if consume(call, checked_output(target, x, case.p) != 0):
+                return call + 1
+    return calls
 
 
 def statistical_settings(check: str) -> "hypothesis.settings":

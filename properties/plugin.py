@@ -124,6 +124,7 @@ def _check_device(device: str) -> None:
 
 _TARGETS = pytest.StashKey[list]()
 _NON_FINITE = pytest.StashKey[list]()
+_RAN_PROPERTIES = pytest.StashKey[bool]()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -145,6 +146,7 @@ def _example_seed(run_seed: int, test_name: str) -> int:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     seed = run_config.current().seed
+    config.stash[_RAN_PROPERTIES] = any(TARGET_ARGUMENT in getattr(i, "fixturenames", ()) for i in items)
     for item in items:
         function = getattr(item, "obj", None)
         if getattr(function, "is_hypothesis_test", False):
@@ -193,6 +195,8 @@ def _config_notes() -> list:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if run_config.current().via_cli or not config.stash.get(_RAN_PROPERTIES, False):
+        return  # dropout-check prints its own report; a run of tests/ alone has nothing to say
     notes = config.stash.get(_NON_FINITE, [])
     if notes:
         terminalreporter.section("dropout: non-finite inputs (reported, not judged)")

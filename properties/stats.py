@@ -21,6 +21,7 @@ import torch
 from scipy import stats as _scipy
 
 __all__ = [
+    "SequentialBinomialTest",
     "TestResult",
     "binomial_test",
     "dispersion_test",
@@ -83,6 +84,8 @@ class TestResult:
 
 
 def _format_p(log_p: float) -> str:
+    if log_p == -math.inf:
+        return "0 (below 1e-308, log p = -inf)"
     if log_p > math.log(1e-300):
         return f"{math.exp(log_p):.3g}"
     return f"10^{log_p / math.log(10):.1f}"
@@ -285,3 +288,77 @@ def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag:
         alpha=alpha,
         detail=f"most extreme lag {worst + 1} of 1..{max_lag} over a sequence of {n:,} decisions",
     )
+
+
+class SequentialBinomialTest:
+    """A truncated two-sided sequential probability ratio test (SPRT) for a binomial rate.
+
+    Counts arrive in batches (one batch per call of the implementation). For each side
+    s in {q - delta, q + delta} the likelihood ratio
+
+        LR_s(n) = (q_s / q)^k ((1 - q_s) / (1 - q))^(n - k)
+
+    is a nonnegative martingale with mean 1 under H0, so by Ville's inequality
+    P_0[sup_n LR_s(n) >= 4 / alpha] <= alpha / 4: checking after every batch, and stopping
+    whenever we like, keeps the sequential part's false-alarm probability at alpha / 2 for
+    both sides together. The test stops
+
+    * rejecting H0 when a side's LR reaches 4 / alpha;
+    * accepting H0 when every side's LR has fallen to 1 - power or below (Wald's boundary:
+      a rate off by delta crosses it with probability about 1 - power);
+    * at ``max_samples`` (the fixed-sample size), where the exact binomial test on all the
+      data decides at alpha / 2.
+
+    So the whole decision keeps its level alpha, never uses more samples than the fixed-size
+    test, and a correct implementation usually stops after a fraction of them.
+    """
+
+    def __init__(self, rate: float, delta: float, alpha: float, power: float, max_samples: int) -> None:
+        self.rate, self.alpha, self.max_samples = rate, alpha, max_samples
+        alternatives = [min(max(rate + shift, 1e-12), 1 - 1e-12) for shift in (-delta, delta)]
+        self.sides = [
+            (math.log(alt / rate), math.log((1 - alt) / (1 - rate))) for alt in alternatives if alt != rate
+        ]
+        self.log_reject = math.log(4 / alpha)
+        self.log_accept = math.log(1 - power)
+        self.kept = 0
+        self.samples = 0
+        self.max_log_lr = [-math.inf] * len(self.sides)
+        self.stopped_by = ""
+
+    def _log_lr(self) -> list[float]:
+        return [self.kept * a + (self.samples - self.kept) * b for a, b in self.sides]
+
+    def update(self, kept: int, samples: int) -> bool:
+        """Add a batch; return True when the test has stopped."""
+        self.kept += kept
+        self.samples += samples
+        log_lr = self._log_lr()
+        self.max_log_lr = [max(m, v) for m, v in zip(self.max_log_lr, log_lr)]
+        if max(log_lr) >= self.log_reject:
+            self.stopped_by = "rejection boundary"
+        elif max(log_lr) <= self.log_accept:
+            self.stopped_by = "acceptance boundary"
+        elif self.samples >= self.max_samples:
+            self.stopped_by = "truncation (exact test on all samples)"
+        return bool(self.stopped_by)
+
+    def result(self, name: str = "keep rate (sequential)") -> TestResult:
+        """The decision: p = min(1, 2 min(p_sequential, p_exact)); reject when p < alpha."""
+        log_p_sequential = min(0.0, LOG2 - max(self.max_log_lr))  # Bonferroni over the sides
+        log_p_exact = 0.0
+        if self.stopped_by.startswith("truncation"):
+            log_p_exact = _two_sided_binomial_log_p(self.kept, self.samples, self.rate)
+        log_p = min(0.0, LOG2 + min(log_p_sequential, log_p_exact))
+        return TestResult(
+            name=name,
+            statistic=float(self.kept),
+            log_pvalue=log_p,
+            samples=self.samples,
+            estimate=self.kept / max(self.samples, 1),
+            expected=self.rate,
+            ci=_clopper_pearson(self.kept, max(self.samples, 1), self.alpha),
+            alpha=self.alpha,
+            detail=(f"stopped at the {self.stopped_by or 'end'} after {self.samples:,} of at most "
+                    f"{self.max_samples:,} samples ({self.samples / self.max_samples:.2f} of the fixed-size test)"),
+        )

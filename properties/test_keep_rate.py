@@ -13,7 +13,7 @@ from .config import current
 from .harness import calls_for, check_result, keep_probability, sample_keeps, statistical_settings
 from .power import rate_samples
 from .levels import POWER
-from .stats import binomial_test
+from .stats import SequentialBinomialTest
 from .strategies import Case, cases, probabilities
 
 STATEMENT = "C3 keep rate (kept count ~ Binomial(n, 1-p))"
@@ -27,20 +27,19 @@ STATEMENT = "C3 keep rate (kept count ~ Binomial(n, 1-p))"
 def test_keep_rate(dropout_target, case):
     """Each element is kept with probability q = 1 - p: sum of keeps ~ Binomial(n, q).
 
-    n is planned to detect |keep rate - q| >= the level's keep-rate bias at this p with
-    power 0.999; the test is the exact two-sided binomial test at the decision's alpha.
+    A truncated two-sided SPRT (``stats.SequentialBinomialTest``) at the decision's alpha,
+    stopping early on clear evidence either way; at most the n that the fixed-size exact
+    binomial test needs to detect |keep rate - q| >= the level's keep-rate bias at this p
+    with power 0.999.
     """
     run = current()
     q = keep_probability(dropout_target, case)
-    needed = rate_samples(q, run.effects.keep_rate_bias, run.alpha_decision, POWER)
-    calls = calls_for(needed, case.numel)
-    kept = [0]
-
-    def count(_: int, keeps) -> None:
-        kept[0] += int(keeps.sum())
-
-    sample_keeps(dropout_target, case, calls, count)
-    result = binomial_test(kept[0], calls * case.numel, q, run.alpha_decision)
+    delta = run.effects.keep_rate_bias
+    needed = rate_samples(q, delta, run.alpha_decision, POWER)
+    test = SequentialBinomialTest(q, delta, run.alpha_decision, POWER, max_samples=needed)
+    sample_keeps(dropout_target, case, calls_for(needed, case.numel),
+                 lambda _, keeps: test.update(int(keeps.sum()), keeps.numel()))
+    result = test.result()
     check_result(
         STATEMENT, dropout_target, result, case,
         expected=f"keep rate {q:.6g} (detects a bias of {run.effects.keep_rate_bias:g} with power {POWER})",
