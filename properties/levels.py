@@ -34,9 +34,9 @@ class Effects:
 
 
 LEVELS: dict[str, Effects] = {
-    "quick": Effects(0.01, 0.3, 0.1, 1.5, 0.02, contract_examples=12),
-    "standard": Effects(0.002, 0.1, 0.03, 1.15, 0.005, contract_examples=30),
-    "thorough": Effects(0.0002, 0.03, 0.01, 1.05, 0.0005, contract_examples=120),
+    "quick": Effects(0.01, 0.3, 0.1, 1.5, 0.02, contract_examples=20),
+    "standard": Effects(0.002, 0.1, 0.03, 1.15, 0.005, contract_examples=60),
+    "thorough": Effects(0.0002, 0.03, 0.01, 1.05, 0.0005, contract_examples=200),
 }
 
 
@@ -57,13 +57,13 @@ def _per_level(quick: int, standard: int, thorough: int) -> dict[str, int]:
 
 
 CHECKS: dict[str, Check] = {
-    "keep_rate": Check(1, _per_level(2, 3, 3), explicit=3),
+    "keep_rate": Check(1, _per_level(3, 8, 8), explicit=3),
     "edge_keep_rate": Check(1, _per_level(0, 0, 0), explicit=4),
-    "expectation": Check(1, _per_level(1, 2, 2), explicit=1),
-    "homogeneity": Check(1, _per_level(1, 2, 2), explicit=2),
-    "dispersion": Check(1, _per_level(1, 2, 2), explicit=1),
-    "independence": Check(3, _per_level(1, 2, 2), explicit=1),
-    "periodicity": Check(1, _per_level(1, 1, 2), explicit=1),
+    "expectation": Check(1, _per_level(2, 4, 4), explicit=1),
+    "homogeneity": Check(1, _per_level(2, 5, 6), explicit=2),
+    "dispersion": Check(1, _per_level(2, 4, 4), explicit=1),
+    "independence": Check(3, _per_level(2, 4, 5), explicit=1),
+    "periodicity": Check(1, _per_level(1, 3, 4), explicit=1),
     "distinct_seeds": Check(1, _per_level(0, 0, 0), explicit=1),
 }
 

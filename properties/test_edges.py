@@ -26,15 +26,22 @@ P_ZERO = "C7 edges (p = 0 returns x unchanged)"
 P_ONE = "C7 edges (p = 1 returns zeros, finite and differentiable)"
 NEAR = "C7 edges (p near 0 or 1: finite, in support, unbiased)"
 EDGE_RATES = (1e-6, 1 - 1e-6, 1e-3, 1 - 1e-3)
-EDGE_SAMPLES = 1 << 22  # decisions per edge probability
+# Decisions per edge probability: at p = 1e-6 about 34 drops are expected, so a dropout
+# that skips (or always applies) tiny probabilities is seen: P[Poisson(34) = 0] = 2e-15.
+EDGE_SAMPLES = 1 << 25
 assert len(EDGE_RATES) == CHECKS["edge_keep_rate"].explicit
 
 
 @contract_settings()
-@given(case=cases(p=st.just(0.0)))
+@given(case=cases(p=st.just(0.0), max_numel=1 << 13))
 @example(case=Case((1025,), "bfloat16", "contiguous", 0.0, seed=0))
 def test_p_zero_is_identity(dropout_target, case):
-    """p = 0: y == x, element for element (no element dropped, no rescale)."""
+    """p = 0: y == x, element for element (no element dropped, no rescale).
+
+    Inputs stay under 8192 elements: a float32 ``rand > p`` keep rule drops an element at
+    p = 0 only when the draw is exactly 0 (2**-24 a draw), a flaw too small to fail a
+    run on; the bfloat16 version (about 1 draw in 500 is 0) is found at once.
+    """
     x = case.make_input(current().device)
     with seeded(case.seed), torch.no_grad():
         y = checked_output(dropout_target, x, 0.0)
@@ -100,10 +107,11 @@ def test_near_edges_finite(dropout_target, p, dtype, record_property):
 
 @pytest.mark.parametrize("p", EDGE_RATES)
 def test_edge_keep_rate(dropout_target, p):
-    """Near the edges the kept count is still Binomial(n, 1-p) (exact test, n = 2**22).
+    """Near the edges the kept count is still Binomial(n, 1-p) (exact test, n = 2**25).
 
-    It finds gross edge bias: with p = 1e-6, about 4 of 4 million elements are dropped, so a
-    drop rate of 1e-5 or more (a clamp, a coarse threshold, a 0.2% rand-is-zero bias) is seen.
+    It finds gross edge bias: with p = 1e-6, about 34 of 33 million elements are dropped, so
+    a dropout that treats a tiny p as 0 (or 1 - 1e-6 as 1), a clamp, a coarse threshold or a
+    0.2% rand-is-zero bias is seen.
     """
     run = current()
     case = Case((1024, 1024), "float32", "contiguous", p, seed=11)
