@@ -11,7 +11,7 @@ from hypothesis import example, given
 
 from .config import current
 from .harness import calls_for, check_result, keep_probability, sample_keeps, statistical_settings
-from .power import rate_samples
+from .power import exact_rate_samples
 from .levels import POWER
 from .stats import SequentialBinomialTest
 from .strategies import Case, cases, probabilities
@@ -29,16 +29,21 @@ def test_keep_rate(dropout_target, case):
 
     A truncated two-sided SPRT (``stats.SequentialBinomialTest``) at the decision's alpha,
     stopping early on clear evidence either way; at most the n that the fixed-size exact
-    binomial test needs to detect |keep rate - q| >= the level's keep-rate bias at this p
+    binomial test needs (``power.exact_rate_samples``) to detect |keep rate - q| >= the level's keep-rate bias at this p
     with power 0.999.
     """
     run = current()
     q = keep_probability(dropout_target, case)
     delta = run.effects.keep_rate_bias
-    needed = rate_samples(q, delta, run.alpha_decision, POWER)
+    needed = exact_rate_samples(q, delta, run.alpha_decision, POWER)
     test = SequentialBinomialTest(q, delta, run.alpha_decision, POWER, max_samples=needed)
-    sample_keeps(dropout_target, case, calls_for(needed, case.numel),
-                 lambda _, keeps: test.update(int(keeps.sum()), keeps.numel()))
+
+    def update(_: int, keeps) -> bool:
+        # The last call may bring more decisions than the test may use: take the first ones.
+        keeps = keeps.reshape(-1)[: needed - test.samples]
+        return test.update(int(keeps.sum()), keeps.numel())
+
+    sample_keeps(dropout_target, case, calls_for(needed, case.numel), update)
     result = test.result()
     check_result(
         STATEMENT, dropout_target, result, case,
