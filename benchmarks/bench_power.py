@@ -119,7 +119,7 @@ def dispersion_curve(level: str, replicates: int, rng: np.random.Generator) -> l
     alpha, ratio, q, size = alpha_for(level), LEVELS[level].variance_ratio, 0.5, 64
     calls = planner.dispersion_calls(ratio, alpha, POWER)
     rows = []
-    z_a, z_b = planner.z_upper(alpha / 2), None
+    z_a = planner.z_upper(alpha / 2)
     for multiple in MULTIPLES:
         r = 1 + multiple * (ratio - 1)
         icc = (r - 1) / (size - 1)  # Beta-Binomial variance m q (1-q) (1 + (m-1) icc)

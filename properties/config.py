@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 import os
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .levels import LEVELS, POWER, Effects, decision_count
 from .targets import DEFAULT_SPECS
 
-__all__ = ["ENV", "RunConfig", "current", "install"]
+__all__ = ["ENV", "RunConfig", "check_alpha", "current", "install", "specs_from_environment"]
 
 # Option name (without the --dropout- prefix) -> environment variable that sets its default.
 ENV = {
@@ -37,7 +37,7 @@ class RunConfig:
     alpha: float = 1e-6
     device: str = "cpu"
     via_cli: bool = False  # started by dropout-check: reproduce commands use it too
-    explicit_specs: bool = field(default=False)
+    explicit_specs: bool = False  # chosen by the user (so reproduce commands name them)
 
     @property
     def effects(self) -> Effects:
@@ -109,10 +109,15 @@ def current() -> RunConfig:
     return from_environment()
 
 
+def specs_from_environment() -> list[str]:
+    """Specs named in DROPOUT_IMPL (separated by spaces or commas)."""
+    return os.environ.get(ENV["impl"], "").replace(",", " ").split()
+
+
 def from_environment() -> RunConfig:
-    specs = os.environ.get(ENV["impl"], "")
+    specs = specs_from_environment()
     return RunConfig(
-        specs=tuple(specs.replace(",", " ").split()) or DEFAULT_SPECS,
+        specs=tuple(specs) or DEFAULT_SPECS,
         convention=os.environ.get(ENV["convention"], "drop"),
         seed=int(os.environ.get(ENV["seed"], "0")),
         level=os.environ.get(ENV["level"], "standard"),

@@ -15,9 +15,11 @@ import contextlib
 import math
 from typing import Callable, Iterator
 
+import hypothesis
 import torch
 
 from .config import current
+from .levels import CHECKS
 from .stats import TestResult
 from .strategies import Case
 from .targets import ImplementationFailure, Target
@@ -150,22 +152,16 @@ def sample_keeps(
     return calls
 
 
-def statistical_settings(check: str) -> "hypothesis.settings":
+def statistical_settings(check: str) -> hypothesis.settings:
     """Hypothesis settings of a statistical property: the level's example count for it.
 
     Read at import (collection) time, after the plugin installed the run's config.
     """
-    import hypothesis
-
-    from .levels import CHECKS
-
     return hypothesis.settings(max_examples=CHECKS[check].generated[current().level])
 
 
-def contract_settings() -> "hypothesis.settings":
+def contract_settings() -> hypothesis.settings:
     """Hypothesis settings of an exact (non-statistical) property."""
-    import hypothesis
-
     return hypothesis.settings(max_examples=current().effects.contract_examples)
 
 

@@ -59,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"p is the drop probability (PyTorch) or the keep probability (TF1) [{env['convention']}]",
     )
     group.addoption(
-        f"{OPTION_PREFIX}seed", type=int, default=int(os.environ.get(env["seed"], "0")),
+        f"{OPTION_PREFIX}seed", type=int, default=os.environ.get(env["seed"], "0"),
         help=f"seed of every example and torch draw; same seed, same verdict [{env['seed']}]",
     )
     group.addoption(
@@ -67,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"smallest effects detected (see README) and run time [{env['level']}]",
     )
     group.addoption(
-        f"{OPTION_PREFIX}alpha", type=float, default=float(os.environ.get(env["alpha"], "1e-6")),
+        f"{OPTION_PREFIX}alpha", type=float, default=os.environ.get(env["alpha"], "1e-6"),
         help=f"family-wise false-alarm budget per implementation [{env['alpha']}]",
     )
     group.addoption(
@@ -78,9 +78,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _specs_from(config: pytest.Config) -> tuple[tuple[str, ...], bool]:
-    given = config.getoption(f"{OPTION_PREFIX}impl")
-    if not given:
-        given = os.environ.get(run_config.ENV["impl"], "").replace(",", " ").split()
+    """The specs to verify, and whether they were chosen (option or environment)."""
+    given = config.getoption(f"{OPTION_PREFIX}impl") or run_config.specs_from_environment()
     return (tuple(given), True) if given else (run_config.DEFAULT_SPECS, False)
 
 
@@ -90,6 +89,10 @@ def pytest_configure(config: pytest.Config) -> None:
     device = config.getoption(f"{OPTION_PREFIX}device")
     try:
         alpha = run_config.check_alpha(config.getoption(f"{OPTION_PREFIX}alpha"))
+        for name, allowed in (("level", tuple(LEVELS)), ("convention", ("drop", "keep"))):
+            if config.getoption(f"{OPTION_PREFIX}{name}") not in allowed:
+                raise ValueError(f"Expected --dropout-{name} in {allowed}, but got "
+                                 f"{config.getoption(f'{OPTION_PREFIX}{name}')!r}")
         _check_device(device)
         targets = [resolve_target(spec, config.getoption(f"{OPTION_PREFIX}convention")) for spec in specs]
     except (SpecError, ValueError) as error:

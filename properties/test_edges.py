@@ -19,7 +19,6 @@ from .levels import CHECKS
 from .plugin import NON_FINITE_KEY
 from .stats import binomial_test
 from .strategies import Case, cases
-from .targets import ImplementationFailure
 from .values import check_support
 
 P_ZERO = "C7 edges (p = 0 returns x unchanged)"

@@ -16,7 +16,7 @@ import torch
 from hypothesis import example, given
 
 from .config import current
-from .harness import calls_for, check_result, keep_probability, sample_keeps, seeded, checked_output, statistical_settings
+from .harness import calls_for, check_result, checked_output, keep_probability, seeded, statistical_settings
 from .levels import POWER
 from .power import rate_samples
 from .stats import mean_ratio_test

@@ -50,8 +50,8 @@ def row_cases(draw: st.DrawFn) -> Case:
     trailing = draw(st.sampled_from(((), (3,), (7,), (2, 5))))
     last = draw(st.integers(max(1, 4096 // rows), max(2, (1 << 16) // rows)))
     shape = (rows, *trailing, last) if len(trailing) < 2 else (rows, *trailing, last // 10 + 1)
-    layout = draw(st.sampled_from([l for l in ("contiguous", "transposed", "sliced", "channels_last", "expanded")
-                                   if layout_fits(shape, l)]))
+    layout = draw(st.sampled_from([name for name in ("contiguous", "transposed", "sliced", "channels_last", "expanded")
+                                   if layout_fits(shape, name)]))
     return Case(shape, draw(st.sampled_from(("float32", "float64", "float16", "bfloat16"))), layout,
                 draw(probabilities(0.05, 0.95)), draw(st.integers(0, 2**63 - 1)))
 

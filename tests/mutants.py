@@ -12,7 +12,6 @@ Run the suite against one of them yourself::
 
 from __future__ import annotations
 
-import math
 import time
 
 import torch

@@ -119,7 +119,6 @@ def test_dispersion_deep_tails_are_conservative(size, rate, calls):
     """Where the per-decision alpha lives (1e-6 to 1e-8), compare the dispersion p-value with
     the exact tail of D. With m q an integer, (K - m q)^2 lies on the integers, so the law of
     D * m q (1-q), a sum of ``calls`` iid integer draws, is an exact FFT convolution."""
-    variance = size * rate * (1 - rate)
     center = round(size * rate)
     assert center == size * rate
     support = np.arange(size + 1)
