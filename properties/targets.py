@@ -239,12 +239,35 @@ class _time_limit:
         raise _CallTimeout()
 
 
+def _import_prefix(module_name: str, attribute: str) -> tuple[Any, str, str]:
+    """Import the longest importable prefix of ``module_name``; the rest joins the attribute.
+
+    Returns (module, the prefix imported, the attribute path from it)."""
+    parts = module_name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        rest = ".".join(parts[cut:] + [attribute])
+        try:
+            _resolve_attribute(module, ".".join(parts[cut:]), ".".join(parts[:cut]))
+        except SpecError:
+            break
+        return module, ".".join(parts[:cut]), rest
+    return _import_module_or_file(module_name), module_name, attribute  # raises the original error
+
+
 def resolve_target(spec: str, convention: str = "drop") -> Target:
     """Turn ``MODULE:ATTR`` into a Target, or raise SpecError with a did-you-mean hint."""
     module_name, colon, attribute = spec.rpartition(":") if spec.count(":") else ("", "", "")
     if not colon or not module_name or not attribute:
         raise SpecError(f"expected MODULE:ATTR (e.g. torch.nn.functional:dropout), but got {spec!r}")
-    module = _import_module_or_file(module_name)
+    try:
+        module = _import_module_or_file(module_name)
+    except SpecError:
+        # "torch.ops.aten:native_dropout": torch.ops.aten is an attribute, not a module.
+        module, module_name, attribute = _import_prefix(module_name, attribute)
     fn = _resolve_attribute(module, attribute, module_name)
     if not callable(fn):
         raise SpecError(f"{spec!r} names a {type(fn).__name__}, which is not callable")
