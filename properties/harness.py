@@ -30,8 +30,7 @@ __all__ = [
     "check_result",
     "checked_output",
     "contract_settings",
-    "current_test",
-    "keep_probability",
+    "reproduce_command",
     "sample_keeps",
     "seeded",
     "set_current_test",
@@ -49,10 +48,6 @@ class PropertyViolation(AssertionError):
 def set_current_test(selector: str, name: str, spec: str) -> None:
     """Called by the plugin before each test, so that failures can name their reproducer."""
     _CURRENT_TEST.update(selector=selector, name=name, spec=spec)
-
-
-def current_test() -> dict[str, str]:
-    return dict(_CURRENT_TEST)
 
 
 def reproduce_command() -> str:
@@ -163,8 +158,3 @@ def statistical_settings(check: str) -> hypothesis.settings:
 def contract_settings() -> hypothesis.settings:
     """Hypothesis settings of an exact (non-statistical) property."""
     return hypothesis.settings(max_examples=current().effects.contract_examples)
-
-
-def keep_probability(target: Target, case: Case) -> float:
-    """q: the keep probability a correct implementation uses for this case."""
-    return target.keep_probability(case.p)

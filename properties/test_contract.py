@@ -13,7 +13,7 @@ import torch
 from hypothesis import example, given
 
 from .config import current
-from .harness import checked_output, contract_settings, keep_probability, seeded, violation
+from .harness import checked_output, contract_settings, seeded, violation
 from .strategies import Case, cases, probabilities
 from .targets import ImplementationFailure
 from .values import check_support
@@ -59,7 +59,7 @@ def test_inplace(dropout_target, case):
     if y.data_ptr() != x.data_ptr() or y.stride() != x.stride():
         raise violation(INPLACE, dropout_target, expected="the input tensor itself",
                         seen=f"a different tensor (data_ptr {y.data_ptr()} vs {x.data_ptr()})", case=case)
-    report = check_support(original, x, keep_probability(dropout_target, case))
+    report = check_support(original, x, dropout_target.keep_probability(case.p))
     if report.bad:
         raise violation(INPLACE, dropout_target, expected="x overwritten with 0 or x/(1-p)",
                         seen=report.describe(), case=case)

@@ -16,7 +16,7 @@ import torch
 from hypothesis import example, given
 
 from .config import current
-from .harness import calls_for, check_result, checked_output, keep_probability, seeded, statistical_settings
+from .harness import calls_for, check_result, checked_output, seeded, statistical_settings
 from .levels import POWER
 from .power import rate_samples
 from .stats import mean_ratio_test
@@ -36,7 +36,7 @@ def test_mean_is_preserved(dropout_target, case):
     E[y]/x shifts E[S]/n by b (1-p).
     """
     run = current()
-    q = keep_probability(dropout_target, case)
+    q = dropout_target.keep_probability(case.p)
     needed = rate_samples(q, run.effects.mean_bias * q, run.alpha_decision, POWER)
     calls = calls_for(needed, case.numel)
     x = case.make_input(run.device)

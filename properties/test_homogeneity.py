@@ -11,7 +11,7 @@ import torch
 from hypothesis import example, given
 
 from .config import current
-from .harness import check_result, keep_probability, sample_keeps, statistical_settings
+from .harness import check_result, sample_keeps, statistical_settings
 from .levels import POWER
 from .power import homogeneity_calls
 from .stats import homogeneity_test
@@ -32,7 +32,7 @@ def test_positions_share_one_keep_rate(dropout_target, case):
     covers drift spread over many positions.
     """
     run = current()
-    q = keep_probability(dropout_target, case)
+    q = dropout_target.keep_probability(case.p)
     calls = homogeneity_calls(q, run.effects.position_bias, case.numel, run.alpha_decision, POWER)
     counts = torch.zeros(case.shape, dtype=torch.int64, device=run.device)
 

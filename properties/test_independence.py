@@ -20,7 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from .config import current
-from .harness import calls_for, check_result, keep_probability, sample_keeps, statistical_settings
+from .harness import calls_for, check_result, sample_keeps, statistical_settings
 from .levels import POWER
 from .power import dispersion_calls, pair_samples
 from .stats import dispersion_test, pair_test, periodicity_test
@@ -66,7 +66,7 @@ def test_pairs_uncorrelated(dropout_target, case):
     correlation of the level's size with power 0.999.
     """
     run = current()
-    q = keep_probability(dropout_target, case)
+    q = dropout_target.keep_probability(case.p)
     needed = pair_samples(q, run.effects.correlation, run.alpha_decision, POWER)
     rows = case.shape[0]
     pairs_per_call = min(case.numel // 2, (rows // 2) * (case.numel // rows))
@@ -104,7 +104,7 @@ def test_pairs_uncorrelated(dropout_target, case):
 def test_kept_count_dispersion(dropout_target, case):
     """Var[kept count of a call] = m q (1-q): two-sided scaled chi-square on T calls."""
     run = current()
-    q = keep_probability(dropout_target, case)
+    q = dropout_target.keep_probability(case.p)
     calls = dispersion_calls(run.effects.variance_ratio, run.alpha_decision, POWER)
     counts = torch.zeros(calls, dtype=torch.int64, device=run.device)
 
@@ -131,7 +131,7 @@ def test_no_periodic_mask(dropout_target, case):
     period L, or a call that repeats (or shifts) the previous call's mask, is rejected.
     """
     run = current()
-    q = keep_probability(dropout_target, case)
+    q = dropout_target.keep_probability(case.p)
     chunks: list[torch.Tensor] = []
     x = case.make_input(run.device)
     sample_keeps(dropout_target, case, PERIOD_CALLS, lambda _, keeps: chunks.append(memory_order(keeps, x).cpu()), x=x)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import example, given
 
 from .config import current
-from .harness import calls_for, check_result, keep_probability, sample_keeps, statistical_settings
+from .harness import calls_for, check_result, sample_keeps, statistical_settings
 from .power import exact_rate_samples
 from .levels import POWER
 from .stats import SequentialBinomialTest
@@ -33,7 +33,7 @@ def test_keep_rate(dropout_target, case):
     with power 0.999.
     """
     run = current()
-    q = keep_probability(dropout_target, case)
+    q = dropout_target.keep_probability(case.p)
     delta = run.effects.keep_rate_bias
     needed = exact_rate_samples(q, delta, run.alpha_decision, POWER)
     test = SequentialBinomialTest(q, delta, run.alpha_decision, POWER, max_samples=needed)

@@ -11,7 +11,7 @@ import torch
 from hypothesis import example, given
 
 from .config import current
-from .harness import checked_output, contract_settings, keep_probability, seeded, violation
+from .harness import checked_output, contract_settings, seeded, violation
 from .strategies import Case, cases, probabilities
 from .values import check_support
 
@@ -28,7 +28,7 @@ def test_support(dropout_target, case):
     x = case.make_input(current().device)
     with seeded(case.seed), torch.no_grad():
         y = checked_output(dropout_target, x, case.p)
-    report = check_support(x, y, keep_probability(dropout_target, case))
+    report = check_support(x, y, dropout_target.keep_probability(case.p))
     if report.bad:
         raise violation(
             STATEMENT, dropout_target,
