@@ -29,13 +29,14 @@ def test_keep_rate(dropout_target, case):
 
     A truncated two-sided SPRT (``stats.SequentialBinomialTest``) at the decision's alpha,
     stopping early on clear evidence either way; at most the n that the fixed-size exact
-    binomial test needs (``power.exact_rate_samples``) to detect |keep rate - q| >= the level's keep-rate bias at this p
+    binomial test at alpha / 2 needs (``power.exact_rate_samples``) to detect |keep rate - q| >= the level's keep-rate bias at this p
     with power 0.999.
     """
     run = current()
     q = dropout_target.keep_probability(case.p)
     delta = run.effects.keep_rate_bias
-    needed = exact_rate_samples(q, delta, run.alpha_decision, POWER)
+    # The truncation test decides at alpha / 2 (stats.SequentialBinomialTest): plan its n there.
+    needed = exact_rate_samples(q, delta, run.alpha_decision / 2, POWER)
     test = SequentialBinomialTest(q, delta, run.alpha_decision, POWER, max_samples=needed)
 
     def update(_: int, keeps) -> bool:
