@@ -18,6 +18,6 @@ check: $(INSTALLED)
 	$(BIN)/dropout-check $(ARGS)
 
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 .PHONY: check test

@@ -51,9 +51,9 @@ def main() -> None:
             cells.append(f"{median:.1f} s" + ("" if codes == {0} else f" (exit {sorted(codes)})"))
         print(f"| {spec} | " + " | ".join(cells) + " |")
     if args.readme_test:
-        seconds, code = wall_time([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-q",
+        seconds, code = wall_time([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadfile", "-q",
                                    "-p", "no:cacheprovider"])
-        print(f"\nREADME test command (pytest -n 2 --dist loadgroup): {seconds:.0f} s, exit {code}")
+        print(f"\nREADME test command (pytest -n 2 --dist loadfile): {seconds:.0f} s, exit {code}")
 
 
 if __name__ == "__main__":

@@ -31,12 +31,13 @@ class Effects:
     variance_ratio: float  # per-call kept-count variance off from binomial by this factor
     mean_bias: float  # relative bias of the mean, |E[y]/x - 1|
     contract_examples: int  # Hypothesis examples for each exact (non-statistical) property
+    edge_samples: int  # decisions for each near-edge keep rate (p = 1e-6, 1e-3 and mirrors)
 
 
 LEVELS: dict[str, Effects] = {
-    "quick": Effects(0.01, 0.3, 0.1, 1.5, 0.02, contract_examples=20),
-    "standard": Effects(0.002, 0.1, 0.03, 1.15, 0.005, contract_examples=60),
-    "thorough": Effects(0.0002, 0.03, 0.01, 1.05, 0.0005, contract_examples=200),
+    "quick": Effects(0.01, 0.3, 0.1, 1.5, 0.02, contract_examples=20, edge_samples=1 << 22),
+    "standard": Effects(0.002, 0.1, 0.03, 1.15, 0.005, contract_examples=60, edge_samples=1 << 25),
+    "thorough": Effects(0.0002, 0.03, 0.01, 1.05, 0.0005, contract_examples=200, edge_samples=1 << 26),
 }
 
 

@@ -25,9 +25,6 @@ P_ZERO = "C7 edges (p = 0 returns x unchanged)"
 P_ONE = "C7 edges (p = 1 returns zeros, finite and differentiable)"
 NEAR = "C7 edges (p near 0 or 1: finite, in support, unbiased)"
 EDGE_RATES = (1e-6, 1 - 1e-6, 1e-3, 1 - 1e-3)
-# Decisions per edge probability: at p = 1e-6 about 34 drops are expected, so a dropout
-# that skips (or always applies) tiny probabilities is seen: P[Poisson(34) = 0] = 2e-15.
-EDGE_SAMPLES = 1 << 25
 assert len(EDGE_RATES) == CHECKS["edge_keep_rate"].explicit
 
 
@@ -106,17 +103,19 @@ def test_near_edges_finite(dropout_target, p, dtype, record_property):
 
 @pytest.mark.parametrize("p", EDGE_RATES)
 def test_edge_keep_rate(dropout_target, p):
-    """Near the edges the kept count is still Binomial(n, 1-p) (exact test, n = 2**25).
+    """Near the edges the kept count is still Binomial(n, 1-p) (exact binomial test).
 
-    It finds gross edge bias: with p = 1e-6, about 34 of 33 million elements are dropped, so
-    a dropout that treats a tiny p as 0 (or 1 - 1e-6 as 1), a clamp, a coarse threshold or a
-    0.2% rand-is-zero bias is seen.
+    n is the level's ``edge_samples`` (2**22 quick, 2**25 standard, 2**26 thorough). It finds
+    gross edge bias: at the standard level, with p = 1e-6, about 34 of 33 million elements
+    are dropped, so a dropout that treats a tiny p as 0 (or 1 - 1e-6 as 1: P[Poisson(34) = 0]
+    = 2e-15), a clamp, a coarse threshold or a 0.2% rand-is-zero bias is seen. The quick
+    level (about 4 expected drops) sees only rates off by a factor of about 5 or more.
     """
     run = current()
     case = Case((1024, 1024), "float32", "contiguous", p, seed=11)
     q = dropout_target.keep_probability(p)
     kept = [0]
-    calls = calls_for(EDGE_SAMPLES, case.numel)
+    calls = calls_for(run.effects.edge_samples, case.numel)
     x = case.make_input(run.device)
     with seeded(case.seed), torch.no_grad():
         for _ in range(calls):

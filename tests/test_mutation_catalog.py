@@ -24,8 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LEVEL = os.environ.get("DROPOUT_CATALOG_LEVEL", "quick")
 SEED = os.environ.get("DROPOUT_CATALOG_SEED", "0")
 
-pytestmark = pytest.mark.xdist_group("mutation_catalog")
-
 
 def _spec(name: str) -> str:
     return f"tests.mutants:{name}"
@@ -37,7 +35,8 @@ def run_suite(specs: list[str], out: Path, *extra: str) -> dict[str, dict[str, s
                "-p", "no:randomly", f"--junitxml={out}", "--dropout-level", LEVEL, "--dropout-seed", SEED, *extra]
     for spec in specs:
         command += ["--dropout-impl", spec]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # One torch thread: under pytest -n 2 the other worker has the other core.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if finished.returncode not in (0, 1):
         raise RuntimeError(f"the suite did not run (exit {finished.returncode}):\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
@@ -55,6 +54,8 @@ def run_suite(specs: list[str], out: Path, *extra: str) -> dict[str, dict[str, s
     return outcomes
 
 
+# The README's test command distributes by file (pytest -n 2 --dist loadfile), so one
+# worker runs this whole module and the catalog is run once.
 @pytest.fixture(scope="module")
 def catalog_outcomes(tmp_path_factory) -> dict[str, dict[str, str]]:
     folder = tmp_path_factory.mktemp("catalog")
