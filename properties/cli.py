@@ -134,12 +134,13 @@ def print_report(collector: VerdictCollector, exit_code: int) -> None:
     print()
     for index, spec in enumerate(specs, 1):
         print(f"  [{index}] {spec}")
-    header = f"{'property':<62}" + "".join(f"[{i}]".center(7) for i in range(1, len(specs) + 1))
-    print("\n" + header)
+    header = f"{'property':<66}" + "".join(f"[{i}]".center(7) for i in range(1, len(specs) + 1))
+    print("\n(pass: the property holds; FAIL: it does not; n/a: not exercised, the signature lacks the keyword)")
+    print(header)
     print("-" * len(header))
     for function in functions:
         cells = [VERDICT.get(collector.outcomes.get((function, spec), ""), "-") for spec in specs]
-        print(f"{labels[function]:<62}" + "".join(c.center(7) for c in cells))
+        print(f"{labels[function]:<66}" + "".join(c.center(7) for c in cells))
     if collector.notes:
         print("\nNon-finite inputs and overflowing scales (reported, not judged):")
         for note in sorted(collector.notes):
