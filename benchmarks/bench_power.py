@@ -30,11 +30,11 @@ import math
 import time
 
 import numpy as np
+from properties.levels import LEVELS, POWER, decision_count
 from scipy import stats as scipy_stats
 
 from properties import power as planner
 from properties import stats
-from properties.levels import LEVELS, POWER, decision_count
 
 # Decisions per call in the simulated keep-rate runs: the smallest input the suite's
 # keep-rate property draws (16,384 elements); 2**20 at thorough, where n is ~5e8, to keep

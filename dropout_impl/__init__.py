@@ -1,14 +1,33 @@
-"""Two reference dropout implementations, correct by the contract of DESIGN.md section 1.
+"""Reference dropout implementations, correct by the contract of docs/CONTRACT.md.
 
-Both take the drop probability ``p`` (PyTorch's convention) and share one signature::
+All take the drop probability ``p`` (PyTorch's convention) and share one signature::
 
-    dropout_mask(x, p=0.5, training=True, inplace=False, generator=None)
-    dropout_bernoulli(x, p=0.5, training=True, inplace=False, generator=None)
+    f(x, p=0.5, training=True, inplace=False, generator=None)
 
-``dropout_mask`` thresholds uniform draws; ``dropout_bernoulli`` samples Bernoulli draws.
+* elementwise: ``dropout_mask`` thresholds uniform draws, ``dropout_bernoulli`` samples
+  Bernoulli draws;
+* the rest of the family (``family``): ``dropout1d``, ``dropout2d``, ``dropout3d`` (channel),
+  ``alpha_dropout``, ``feature_alpha_dropout``, ``drop_path``, ``drop_path_batch``;
+* ``modules.DropPath``: drop-path as an ``nn.Module``.
+
+Each non-elementwise function carries ``dropout_kind`` (e.g. ``"channel2d"``), which the suite
+reads to verify it as that member of the family.
 """
 
 from .bernoulli import dropout_bernoulli
+from .family import alpha_dropout, drop_path, drop_path_batch, dropout1d, dropout2d, dropout3d, feature_alpha_dropout
 from .mask import dropout_mask
+from .modules import DropPath
 
-__all__ = ["dropout_bernoulli", "dropout_mask"]
+__all__ = [
+    "DropPath",
+    "alpha_dropout",
+    "drop_path",
+    "drop_path_batch",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "dropout_bernoulli",
+    "dropout_mask",
+    "feature_alpha_dropout",
+]

@@ -1,65 +1,115 @@
-"""C1 contract: shape, dtype and device kept; input untouched (or, with inplace, returned).
+"""C1 contract: shape, dtype and device kept; input untouched (or, with inplace, returned);
+torch's global state untouched.
 
-Works for 0-d, empty, non-contiguous, channels_last and expanded (stride 0) inputs.
+Works for every input the kind takes: 0-d (where the kind takes it), empty, non-contiguous,
+channels_last and expanded (stride 0) inputs. An implementation that rejects a shape its kind
+must take fails here, with the shape named.
 Bugs it catches: ``x.float()`` that downcasts float64 or upcasts float16, ``.view(-1)`` on a
-strided input, an extra trailing dimension from ``Bernoulli(p).sample(x.shape)``, a CPU
-mask on a CUDA input, an input silently modified, inplace that does not write into x.
+strided input, an extra trailing dimension from ``Bernoulli(p).sample(x.shape)``, a CPU mask
+on a CUDA input, an input silently modified, inplace that does not write into x, a kernel
+that turns autograd off or changes the default dtype for everything after it.
 """
 
 from __future__ import annotations
 
-import pytest
 import torch
-from hypothesis import example, given
 
-from .config import current
-from .harness import checked_output, contract_settings, seeded, violation
-from .strategies import Case, cases, probabilities
-from .targets import ImplementationFailure
-from .values import check_support
+from dropout_verify import guard
+from dropout_verify.config import current
+from dropout_verify.harness import Statement, checked_output, claims, exact, note, seeded, violation
+from dropout_verify.kinds import Kind
+from dropout_verify.strategies import Case, cases, designed_case, probabilities
+from dropout_verify.targets import ImplementationFailure, Target
+from dropout_verify.values import check_support, scale_overflows
 
-STATEMENT = "C1 contract (shape, dtype, device; input untouched)"
-INPLACE = "C1 contract (inplace=True returns x, holding the result)"
+STATEMENT = Statement("C1", "contract", "shape, dtype, device kept; input untouched")
+INPLACE = Statement("C1", "contract", "inplace=True returns x, holding the result")
+STATE = Statement("C1", "contract", "torch's global state untouched")
 
 
-@contract_settings()
-@given(case=cases(p=probabilities()))
-@example(case=Case((), "float32", "contiguous", 0.5, seed=0))
-@example(case=Case((0, 3), "float64", "contiguous", 0.5, seed=0))
-@example(case=Case((4, 1), "float16", "expanded", 0.5, seed=0))
-@example(case=Case((2, 3, 4, 5), "bfloat16", "channels_last", 0.3, seed=0))
-def test_contract(dropout_target, case):
+def _examples(kind: Kind) -> list[Case]:
+    designs = [
+        designed_case(kind, units=4, dtype="float16", layout="expanded", p=0.5, seed=0, rows=4, unit_elements=2),
+        designed_case(kind, units=30, dtype="bfloat16", layout="channels_last", p=0.3, seed=0, rows=2,
+                      unit_elements=35),
+    ]
+    empty = designed_case(kind, units=8, dtype="float64", layout="contiguous", p=0.5, seed=0, rows=2, unit_elements=2)
+    designs.append(Case((0, *empty.shape[1:]), "float64", "contiguous", 0.5, 0, kind=kind.name))
+    if kind.accepts_rank(0):
+        designs.append(Case((), "float32", "contiguous", 0.5, 0, kind=kind.name))
+    return designs
+
+
+@exact(STATEMENT, cases=lambda kind: cases(kind, p=probabilities()), examples=_examples)
+def test_contract(target: Target, case: Case) -> None:
     """y.shape == x.shape, y.dtype == x.dtype, y.device == x.device, and x is unchanged."""
     x = case.make_input(current().device)
     before = x.clone()
     with seeded(case.seed), torch.no_grad():
-        try:
-            y = checked_output(dropout_target, x, case.p)
-        except ImplementationFailure as failure:
-            raise violation(STATEMENT, dropout_target, expected="a result of x's shape and device",
-                            seen=str(failure), case=case) from None
+        y = checked_output(target, x, case.p)
     if y.dtype != x.dtype:
-        raise violation(STATEMENT, dropout_target, expected=f"dtype {x.dtype}", seen=f"dtype {y.dtype}", case=case)
+        raise violation(STATEMENT, target, expected=f"dtype {x.dtype}", seen=f"dtype {y.dtype}", case=case)
     if not torch.equal(x, before):
         changed = int((x != before).sum())
-        raise violation(STATEMENT, dropout_target, expected="the input unchanged (inplace not asked for)",
+        raise violation(STATEMENT, target, expected="the input unchanged (inplace not asked for)",
                         seen=f"{changed} of {x.numel()} input elements changed", case=case)
 
 
-@pytest.mark.dropout_keywords("inplace")
-@contract_settings()
-@given(case=cases(p=probabilities(), layouts=("contiguous", "transposed", "sliced", "channels_last")))
-@example(case=Case((1025,), "float32", "contiguous", 0.5, seed=0))
-def test_inplace(dropout_target, case):
-    """With inplace=True: the result is x itself, and holds values in {0, x/(1-p)}."""
+def _inplace_cases(kind: Kind):  # type: ignore[no-untyped-def]
+    return cases(kind, p=probabilities(), layouts=("contiguous", "transposed", "sliced", "channels_last"))
+
+
+@exact(INPLACE, cases=_inplace_cases,
+       examples=lambda kind: [designed_case(kind, units=1025, dtype="float32", layout="contiguous", p=0.5, seed=0,
+                                            unit_elements=2)],
+       applies=lambda target: None if target.supports("inplace") else f"{target.spec} takes no inplace argument")
+def test_inplace(target: Target, case: Case) -> None:
+    """With inplace=True: the result is x itself, and holds the kind's kept or dropped values."""
     x = case.make_input(current().device)
     original = x.clone()
+    keep = target.keep_probability(case.p)
     with seeded(case.seed), torch.no_grad():
-        y = checked_output(dropout_target, x, case.p, inplace=True)
+        y = checked_output(target, x, case.p, inplace=True)
     if y.data_ptr() != x.data_ptr() or y.stride() != x.stride():
-        raise violation(INPLACE, dropout_target, expected="the input tensor itself",
+        raise violation(INPLACE, target, expected="the input tensor itself",
                         seen=f"a different tensor (data_ptr {y.data_ptr()} vs {x.data_ptr()})", case=case)
-    report = check_support(original, x, dropout_target.keep_probability(case.p))
+    if scale_overflows(target.kind, x.dtype, keep):
+        note(f"{target.spec}: {case.dtype} at p={case.p!r}: the scale overflows {case.dtype}; values not judged")
+        return
+    report = check_support(target.kind, original, x, keep)
     if report.bad:
-        raise violation(INPLACE, dropout_target, expected="x overwritten with 0 or x/(1-p)",
+        raise violation(INPLACE, target, expected="x overwritten with the kept or dropped values",
                         seen=report.describe(), case=case)
+
+
+@claims(STATE)
+def test_global_torch_state_unchanged(dropout_target: Target) -> None:
+    """No call changes torch's global state (grad mode, default dtype, deterministic algorithms,
+    threads, anomaly mode, autocast, default device, matmul precision, backend flags).
+
+    Runs after every other property of the implementation: it fails on any change seen in
+    this run's calls (each was undone at once, so no other verdict depends on it), and makes
+    calls of its own in every mode.
+    """
+    target = dropout_target
+    kind = target.kind
+    case = Case(kind.canonical_shape(), "float32", "contiguous", 0.5, seed=0, kind=kind.name)
+    modes: list[dict[str, object]] = [{"p": 0.5}, {"p": 0.5, "training": False}, {"p": 0.0}, {"p": 1.0}]
+    if target.supports("inplace"):
+        modes.append({"p": 0.5, "inplace": True})
+    if target.supports("generator"):
+        modes.append({"p": 0.5, "generator": torch.Generator(device=current().device).manual_seed(1)})
+    for mode in modes:
+        x = case.make_input(current().device).requires_grad_(mode.get("inplace") is None)
+        p = float(mode.pop("p"))  # type: ignore[arg-type]
+        with seeded(0):
+            try:
+                target.call(x, p, **mode)  # type: ignore[arg-type]
+            except ImplementationFailure:
+                pass  # errors are other properties' to judge; only the state matters here
+    changes = guard.findings_for(target.spec) + guard.pending()
+    if changes:
+        shown = "; ".join(f.describe() for f in changes[:3])
+        shown += f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
+        raise violation(STATE, target, expected="torch's global state as it was before each call",
+                        seen=f"{len(changes)} calls changed it (each undone at once): {shown}")

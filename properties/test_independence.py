@@ -1,140 +1,171 @@
-"""C6 independence: keep decisions are independent across elements and across calls.
+"""C6 independence: unit decisions are independent across units and across calls.
 
 Three properties:
 
-* pairs: neighbours in memory, rows (dim 0, the batch) and consecutive calls are
-  uncorrelated (exact binomial test on the number of pairs kept together);
-* dispersion: the kept count of one call has the binomial variance m q (1-q), neither more
-  (rows or batches dropped together) nor less ("exactly k kept" permutations);
+* pairs: neighbouring units (in memory, for elementwise dropout), rows (the unit tensor's
+  first axis, the batch) and consecutive calls are independent, tested given each
+  position's margins (``stats.pairs``), so a biased or position-dependent keep rate is not
+  called a correlation;
+* dispersion: the count of kept units in one call has the binomial variance m q (1-q),
+  neither more (rows or batches dropped together) nor less ("exactly k kept");
 * periodicity: no lag, within a call or across the next calls, repeats the mask.
 
-Bugs they catch: a mask broadcast over the batch, rows dropped whole, groups of 4 elements
-sharing one random draw, masks that repeat after some period or across steps (RNG offset
-not advanced), a fixed seed inside the function, "exactly round(q m)" kept per call.
+Bugs they catch: a mask broadcast over the batch, rows dropped whole, decisions shared by
+neighbouring channels, groups of 4 elements sharing one random draw, masks that repeat
+after some period or across steps (RNG offset not advanced), a fixed seed inside the
+function, "exactly round(q m)" kept per call.
 """
 
 from __future__ import annotations
 
 import torch
-from hypothesis import example, given
-from hypothesis import strategies as st
 
-from .config import current
-from .harness import calls_for, check_result, sample_keeps, statistical_settings
-from .levels import POWER
-from .power import dispersion_calls, pair_samples
-from .stats import dispersion_test, pair_test, periodicity_test
-from .strategies import Case, cases, layout_fits, probabilities
+from dropout_verify.config import current
+from dropout_verify.harness import Statement, check_result, sample_units, statistical
+from dropout_verify.kinds import Kind, ShapeRequest
+from dropout_verify.levels import POWER
+from dropout_verify.power import dispersion_calls, pair_calls
+from dropout_verify.stats import PairCounts, dispersion_test, independence_test, periodicity_test
+from dropout_verify.strategies import Case, cases, designed_case, probabilities
+from dropout_verify.targets import Target
 
-PAIRS = "C6 independence (neighbours, rows and consecutive calls uncorrelated)"
-DISPERSION = "C6 independence (per-call kept count has binomial variance)"
-PERIODIC = "C6 independence (no repeated or periodic mask)"
+PAIRS = Statement("C6", "independence", "neighbouring units, rows and consecutive calls independent")
+DISPERSION = Statement("C6", "independence", "per-call kept-unit count has binomial variance")
+PERIODIC = Statement("C6", "independence", "no repeated or periodic mask")
 
 
-def memory_order(kept: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """kept flattened in the order x's elements lie in memory (outermost stride first).
+def unit_order(keeps: torch.Tensor, x: torch.Tensor, kind: Kind) -> torch.Tensor:
+    """Unit decisions of a batch (calls, *unit shape) flattened per call, in memory order.
 
     Kernels draw their random numbers in memory order, so that is where neighbours share
-    draws (a channels_last or transposed tensor differs from the logical order).
+    draws (a channels_last or transposed tensor differs from the logical order). Units of
+    channel and path kinds are (n, c) slices and samples: in the unit tensor's logical order.
     """
-    if kept.dim() == 0:
-        return kept.reshape(1)
-    order = sorted(range(x.dim()), key=lambda d: (x.stride(d) != 0, x.stride(d)), reverse=True)
-    return kept.permute(order).reshape(-1)
+    calls = keeps.shape[0]
+    if keeps.dim() == 1:
+        return keeps.reshape(calls, 1)
+    if kind.unit_dims(x.dim()) == x.dim():
+        order = sorted(range(x.dim()), key=lambda d: (x.stride(d) != 0, x.stride(d)), reverse=True)
+        keeps = keeps.permute(0, *(d + 1 for d in order))
+    return keeps.reshape(calls, -1)
 
 
-@st.composite
-def row_cases(draw: st.DrawFn) -> Case:
-    """Matrices and batches: at least 2 rows, so rows can be paired."""
-    rows = draw(st.sampled_from((2, 3, 4, 8, 16, 31, 64)))
-    trailing = draw(st.sampled_from(((), (3,), (7,), (2, 5))))
-    last = draw(st.integers(max(1, 4096 // rows), max(2, (1 << 16) // rows)))
-    shape = (rows, *trailing, last) if len(trailing) < 2 else (rows, *trailing, last // 10 + 1)
-    layout = draw(st.sampled_from([name for name in ("contiguous", "transposed", "sliced", "channels_last", "expanded")
-                                   if layout_fits(shape, name)]))
-    return Case(shape, draw(st.sampled_from(("float32", "float64", "float16", "bfloat16"))), layout,
-                draw(probabilities(0.05, 0.95)), draw(st.integers(0, 2**63 - 1)))
+# ----------------------------------------------------------------------------- pairs
+
+PAIR_REQUEST = ShapeRequest(min_units=4096, max_units=1 << 16, max_numel=1 << 17, min_rows=2, max_unit_elements=4)
 
 
-@statistical_settings("independence")
-@given(case=row_cases())
-@example(case=Case((64, 1025), "float32", "expanded", 0.5, seed=7))
-def test_pairs_uncorrelated(dropout_target, case):
-    """For disjoint pairs (a, b): P(both kept) = q^2 (neighbours in memory, rows, calls).
+def _pair_examples(kind: Kind) -> list[Case]:
+    if kind.one_decision_per_call:
+        return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.1, seed=7, rows=2,
+                              unit_elements=3)]
+    return [designed_case(kind, units=64 * 1025, dtype="float32", layout="expanded", p=0.5, seed=7, rows=64)]
 
-    The calls are planned so that each of the three pairings has enough pairs to find a
-    correlation of the level's size with power 0.999.
-    """
+
+def _pairings(unit_shape: tuple[int, ...], flat_units: int) -> dict[str, tuple[int, float]]:
+    pairings: dict[str, tuple[int, float]] = {"consecutive calls": (max(flat_units, 1), 0.5)}
+    if flat_units >= 2:
+        pairings["neighbouring units"] = (flat_units // 2, 1.0)
+    if len(unit_shape) >= 2 and unit_shape[0] >= 2:
+        pairings["rows"] = ((unit_shape[0] // 2) * (flat_units // unit_shape[0]), 1.0)
+    return pairings
+
+
+@statistical("independence", PAIRS, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=PAIR_REQUEST),
+             examples=_pair_examples)
+def test_pairs_uncorrelated(target: Target, case: Case) -> None:
+    """Paired decisions are independent given their positions' margins: neighbouring units,
+    rows, consecutive calls. Calls are planned so that each pairing finds a correlation of
+    the level's size with power 0.999 (``power.pair_calls``)."""
     run = current()
-    q = dropout_target.keep_probability(case.p)
-    needed = pair_samples(q, run.effects.correlation, run.alpha_decision, POWER)
-    rows = case.shape[0]
-    pairs_per_call = min(case.numel // 2, (rows // 2) * (case.numel // rows))
-    calls = 2 * calls_for(needed, 2 * pairs_per_call)  # even: calls pair up
-    together = {"neighbours": 0, "rows": 0, "calls": 0}
-    pairs = {"neighbours": 0, "rows": 0, "calls": 0}
-    previous: list[torch.Tensor] = []
+    kind = target.kind
     x = case.make_input(run.device)
+    unit_shape = kind.unit_shape(tuple(x.shape))
+    flat_units = max(kind.unit_count(tuple(x.shape)), 1)
+    pairings = _pairings(unit_shape, flat_units)
+    calls = pair_calls(pairings, run.effects.correlation, run.alpha_decision, POWER)
+    counts = {name: PairCounts(strata) for name, (strata, _) in pairings.items()}
+    carry: list[torch.Tensor] = []
 
-    def count(call: int, keeps: torch.Tensor) -> None:
-        flat = memory_order(keeps, x)
-        half = flat.numel() // 2
-        together["neighbours"] += int((flat[0 : 2 * half : 2] & flat[1 : 2 * half : 2]).sum())
-        pairs["neighbours"] += half
-        by_row = keeps.reshape(rows, -1)
-        row_pairs = rows // 2
-        together["rows"] += int((by_row[0 : 2 * row_pairs : 2] & by_row[1 : 2 * row_pairs : 2]).sum())
-        pairs["rows"] += row_pairs * by_row.shape[1]
-        if call % 2:
-            together["calls"] += int((previous[0] & keeps).sum())
-            pairs["calls"] += keeps.numel()
-        previous[:] = [keeps]
+    def count(_: int, keeps: torch.Tensor) -> None:
+        if "rows" in counts:
+            half = unit_shape[0] // 2
+            rows = keeps.reshape(keeps.shape[0], unit_shape[0], -1)
+            counts["rows"].add(rows[:, 0 : 2 * half : 2].reshape(keeps.shape[0], -1).numpy(),
+                               rows[:, 1 : 2 * half : 2].reshape(keeps.shape[0], -1).numpy())
+        flat = unit_order(keeps, x, kind)
+        if "neighbouring units" in counts:
+            pairs = flat.shape[1] // 2
+            counts["neighbouring units"].add(flat[:, 0 : 2 * pairs : 2].numpy(), flat[:, 1 : 2 * pairs : 2].numpy())
+        sequence = torch.cat([*carry, flat]) if carry else flat
+        usable = sequence.shape[0] // 2 * 2
+        counts["consecutive calls"].add(sequence[0:usable:2].numpy(), sequence[1:usable:2].numpy())
+        carry[:] = [sequence[usable:]] if usable < sequence.shape[0] else []
 
-    sample_keeps(dropout_target, case, calls, count, x=x)
-    for name in ("calls", "rows", "neighbours"):
-        result = pair_test(together[name], pairs[name], q, run.alpha_decision, name=f"independence of {name}")
-        check_result(PAIRS, dropout_target, result, case,
-                     expected=f"no correlation between {name} (detects |rho| >= {run.effects.correlation:g} "
-                              f"with power {POWER})")
+    sample_units(target, case, calls, lambda first, keeps: count(first, keeps.cpu()), x=x)
+    for name, pair_counts in counts.items():
+        check_result(PAIRS, target, independence_test(pair_counts, run.alpha_decision, f"independence of {name}"),
+                     case, expected=f"no correlation between {name} (detects |rho| >= {run.effects.correlation:g} "
+                                    f"with power {POWER})")
 
 
-@statistical_settings("dispersion")
-@given(case=cases(p=probabilities(0.05, 0.95), min_numel=16, max_numel=4096))
-@example(case=Case((16, 64), "float32", "contiguous", 0.5, seed=8))
-def test_kept_count_dispersion(dropout_target, case):
-    """Var[kept count of a call] = m q (1-q): two-sided scaled chi-square on T calls."""
+# ----------------------------------------------------------------------------- dispersion
+
+DISPERSION_REQUEST = ShapeRequest(min_units=16, max_units=4096, max_numel=1 << 15, max_unit_elements=4)
+
+
+def _several_units(target: Target) -> str | None:
+    if target.kind.one_decision_per_call:
+        return "one decision per call: the per-call count is that decision, its variance fixed by the keep rate (C3)"
+    return None
+
+
+@statistical("dispersion", DISPERSION,
+             cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=DISPERSION_REQUEST),
+             examples=lambda kind: [designed_case(kind, units=16 * 64, dtype="float32", layout="contiguous", p=0.5,
+                                                  seed=8, rows=16, unit_elements=2)],
+             applies=_several_units)
+def test_kept_count_dispersion(target: Target, case: Case) -> None:
+    """Var[kept units in a call] = m q (1-q): two-sided test on T calls (saddlepoint tails)."""
     run = current()
-    q = dropout_target.keep_probability(case.p)
-    calls = dispersion_calls(run.effects.variance_ratio, run.alpha_decision, POWER)
-    counts = torch.zeros(calls, dtype=torch.int64, device=run.device)
-
-    def count(call: int, keeps: torch.Tensor) -> None:
-        counts[call] = keeps.sum()
-
-    sample_keeps(dropout_target, case, calls, count)
-    result = dispersion_test(counts.cpu().numpy(), case.numel, q, run.alpha_decision)
-    check_result(DISPERSION, dropout_target, result, case,
+    q = target.keep_probability(case.p)
+    calls = dispersion_calls(run.effects.variance_ratio, run.alpha_decision, POWER, case.units, q)
+    counts: list[torch.Tensor] = []
+    sample_units(target, case, calls, lambda _, keeps: counts.append(keeps.reshape(keeps.shape[0], -1).sum(1)))
+    result = dispersion_test(torch.cat(counts).cpu().numpy(), case.units, q, run.alpha_decision)
+    check_result(DISPERSION, target, result, case,
                  expected=f"variance ratio 1 (detects x{run.effects.variance_ratio:g} or "
                           f"/{run.effects.variance_ratio:g} with power {POWER})")
 
 
+# ----------------------------------------------------------------------------- periodicity
+
 PERIOD_CALLS = 4  # masks of this many consecutive calls are scanned as one sequence
+PERIOD_LENGTH = 1 << 13  # decisions scanned when each call makes one
+PERIOD_REQUEST = ShapeRequest(min_units=1 << 12, max_units=1 << 16, max_numel=1 << 17, max_unit_elements=2)
 
 
-@statistical_settings("periodicity")
-@given(case=cases(p=probabilities(0.05, 0.95), min_numel=1 << 12, max_numel=1 << 16))
-@example(case=Case((4, 8, 16, 33), "float32", "channels_last", 0.3, seed=9))
-def test_no_periodic_mask(dropout_target, case):
-    """No lag L of the sequence (masks of 4 consecutive calls, in memory order) repeats it.
+def _period_examples(kind: Kind) -> list[Case]:
+    if kind.one_decision_per_call:
+        return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.3, seed=9, rows=2,
+                              unit_elements=2)]
+    return [designed_case(kind, units=4 * 8 * 16 * 33, dtype="float32", layout="channels_last", p=0.3, seed=9,
+                          rows=4, unit_elements=2)]
 
-    Conservative Azuma-Hoeffding bound at every lag, Bonferroni over all lags; a mask with
-    period L, or a call that repeats (or shifts) the previous call's mask, is rejected.
-    """
+
+@statistical("periodicity", PERIODIC,
+             cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=PERIOD_REQUEST),
+             examples=_period_examples)
+def test_no_periodic_mask(target: Target, case: Case) -> None:
+    """No lag L of the sequence (unit decisions of consecutive calls, in memory order)
+    repeats it: a conservative bound at every lag, Bonferroni over all lags; a mask with
+    period L, or a call that repeats (or shifts) the previous call's mask, is rejected."""
     run = current()
-    q = dropout_target.keep_probability(case.p)
-    chunks: list[torch.Tensor] = []
+    q = target.keep_probability(case.p)
     x = case.make_input(run.device)
-    sample_keeps(dropout_target, case, PERIOD_CALLS, lambda _, keeps: chunks.append(memory_order(keeps, x).cpu()), x=x)
-    sequence = torch.cat(chunks)
+    chunks: list[torch.Tensor] = []
+    calls = PERIOD_CALLS if not target.kind.one_decision_per_call else PERIOD_LENGTH
+    sample_units(target, case, calls, lambda _, keeps: chunks.append(unit_order(keeps, x, target.kind).cpu()), x=x)
+    sequence = torch.cat(chunks).reshape(-1)
     result = periodicity_test(sequence, q, run.alpha_decision, max_lag=sequence.numel() - 1)
-    check_result(PERIODIC, dropout_target, result, case, expected="no lag with correlation (a repeated mask has 1)")
+    check_result(PERIODIC, target, result, case, expected="no lag with correlation (a repeated mask has 1)")

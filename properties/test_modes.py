@@ -1,33 +1,34 @@
 """C8 modes: ``training=False`` returns x unchanged.
 
 Bug it catches: dropout left on in eval mode (a ``training`` flag ignored or inverted).
-Exercised when the implementation's signature has ``training`` (or ``train``).
+Exercised when the implementation's signature has ``training`` (or ``train``), and for
+module classes (``.eval()``).
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import example, given
 
-from .config import current
-from .harness import checked_output, contract_settings, seeded, violation
-from .strategies import Case, cases, probabilities
+from dropout_verify.config import current
+from dropout_verify.harness import Statement, checked_output, exact, seeded, violation
+from dropout_verify.plugin import KEYWORD_MARKER
+from dropout_verify.strategies import Case, cases, designed_case, probabilities
+from dropout_verify.targets import Target
 
-STATEMENT = "C8 modes (training=False returns x unchanged)"
+STATEMENT = Statement("C8", "modes", "training=False returns x unchanged")
 
 
-@pytest.mark.dropout_keywords("training")
-@contract_settings()
-@given(case=cases(p=probabilities()))
-@example(case=Case((1025,), "float32", "contiguous", 0.5, seed=0))
-def test_eval_mode_is_identity(dropout_target, case):
+@getattr(pytest.mark, KEYWORD_MARKER)("training")
+@exact(STATEMENT, cases=lambda kind: cases(kind, p=probabilities()),
+       examples=lambda kind: [designed_case(kind, units=1025, dtype="float32", layout="contiguous", p=0.5, seed=0)])
+def test_eval_mode_is_identity(target: Target, case: Case) -> None:
     """training=False: y == x element for element, and x is not modified."""
     x = case.make_input(current().device)
     before = x.clone()
     with seeded(case.seed), torch.no_grad():
-        y = checked_output(dropout_target, x, case.p, training=False)
+        y = checked_output(target, x, case.p, training=False)
     if not torch.equal(y, before) or not torch.equal(x, before):
         changed = int((y != before).sum())
-        raise violation(STATEMENT, dropout_target, expected="y == x", case=case,
+        raise violation(STATEMENT, target, expected="y == x", case=case,
                         seen=f"{changed} of {x.numel()} elements changed in eval mode")

@@ -1,37 +1,113 @@
-"""C2 support: every y_i is exactly 0 or x_i / (1-p), to the dtype's rounding.
+"""C2 support: every element is its kind's kept or dropped value, and every element of one
+unit shares the unit's decision.
 
+For inverted dropout (element, channel, drop-path) a kept element is x/(1-p) and a dropped
+one 0; for alpha dropout a x + a A p and -a A (1-p); to the dtype's rounding
+(docs/CONTRACT.md section 2). A 3-D input to 2-d channel dropout may be read as (C, H, W) or
+as (N, C, L): either reading must hold exactly, and the one followed is reported.
 Bugs it catches: returning the scaled mask without x (the notebook's both functions), no
 rescale, ``1/p`` instead of ``1/(1-p)``, a scale rounded to low precision, normalising by
-the realised keep fraction, a lost sign, values scrambled by a non-contiguous layout.
+the realised keep fraction, a lost sign, values scrambled by a non-contiguous layout, wrong
+alpha constants, values of another kind, a channel or sample dropped only in part.
 """
 
 from __future__ import annotations
 
 import torch
-from hypothesis import example, given
 
-from .config import current
-from .harness import checked_output, contract_settings, seeded, violation
-from .strategies import Case, cases, probabilities
-from .values import check_support
+from dropout_verify.config import current
+from dropout_verify.harness import Statement, checked_output, exact, note, seeded, violation
+from dropout_verify.kinds import Kind, ShapeRequest
+from dropout_verify.strategies import Case, cases, designed_case, probabilities
+from dropout_verify.targets import Target
+from dropout_verify.values import check_support, scale_overflows
 
-STATEMENT = "C2 support (y_i in {0, x_i/(1-p)})"
+STATEMENT = Statement("C2", "support", "each element is the kept or the dropped value")
+SHARED = Statement("C2", "support", "every element of a unit shares its decision")
+READING = Statement("C2", "support", "3-D input to channel2d: (C, H, W) or (N, C, L), exactly")
 
 
-@contract_settings()
-@given(case=cases(p=probabilities(0.0, 0.999)))
-@example(case=Case((3, 4), "float32", "contiguous", 0.3, seed=0))
-@example(case=Case((2, 3, 5, 7), "bfloat16", "channels_last", 0.5, seed=1))
-@example(case=Case((6, 1025), "float64", "transposed", 0.1, seed=2))
-def test_support(dropout_target, case):
-    """For every element: y_i == 0 or |y_i - x_i/(1-p)| <= 2 eps |x_i/(1-p)| (eps of the dtype)."""
+def _examples(kind: Kind) -> list[Case]:
+    return [
+        designed_case(kind, units=12, dtype="float32", layout="contiguous", p=0.3, seed=0, rows=3, unit_elements=3),
+        designed_case(kind, units=30, dtype="bfloat16", layout="channels_last", p=0.5, seed=1, rows=2,
+                      unit_elements=35),
+        designed_case(kind, units=1025, dtype="float64", layout="transposed", p=0.1, seed=2, rows=6,
+                      unit_elements=2),
+    ]
+
+
+@exact(STATEMENT, cases=lambda kind: cases(kind, p=probabilities(0.0, 0.999)), examples=_examples)
+def test_support(target: Target, case: Case) -> None:
+    """Every y_i within the dtype's rounding of the kind's kept or dropped value of x_i."""
     x = case.make_input(current().device)
+    keep = target.keep_probability(case.p)
     with seeded(case.seed), torch.no_grad():
-        y = checked_output(dropout_target, x, case.p)
-    report = check_support(x, y, dropout_target.keep_probability(case.p))
+        y = checked_output(target, x, case.p)
+    if scale_overflows(target.kind, x.dtype, keep):
+        note(f"{target.spec}: {case.dtype} at p={case.p!r}: the scale overflows {case.dtype}; values not judged")
+        return
+    report = check_support(target.kind, x, y, keep)
     if report.bad:
-        raise violation(
-            STATEMENT, dropout_target,
-            expected="every element 0 or x/(1-p) within 2 units of the dtype's precision",
-            seen=report.describe(), case=case,
-        )
+        raise violation(STATEMENT, target, case=case,
+                        expected=f"every element the kept or the dropped value ({target.kind.values.describe()}), "
+                                 f"to the dtype's rounding",
+                        seen=report.describe())
+
+
+def _multi_element(target: Target) -> str | None:
+    return None if target.kind.multi_element_units else "each unit is one element"
+
+
+@exact(SHARED, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95),
+                                        request=ShapeRequest(max_units=4096, max_numel=1 << 16)),
+       examples=lambda kind: [designed_case(kind, units=64, dtype="float32", layout="contiguous", p=0.5, seed=3,
+                                            rows=8, unit_elements=9)],
+       applies=_multi_element)
+def test_unit_shares_decision(target: Target, case: Case) -> None:
+    """Within each unit (a channel, a sample, the whole call) every element is kept or every
+    element is dropped."""
+    x = case.make_input(current().device)
+    keep = target.keep_probability(case.p)
+    with seeded(case.seed), torch.no_grad():
+        y = checked_output(target, x, case.p)
+    kept = target.kind.element_keeps(y, keep)
+    mixed, index = target.kind.layout.disagreeing_units(kept)
+    if mixed:
+        raise violation(SHARED, target, case=case, expected=f"one decision per {target.kind.unit}",
+                        seen=f"{mixed} of {target.kind.unit_count(case.shape)} units have kept and dropped "
+                             f"elements; the first is unit {index}")
+
+
+def _channel2d(target: Target) -> str | None:
+    return None if target.kind.name == "channel2d" else "only 2-d channel dropout has an ambiguous 3-D input"
+
+
+@exact(READING, cases=lambda kind: cases(kind, p=probabilities(0.1, 0.9),
+                                         request=ShapeRequest(min_units=8, max_units=512, max_numel=1 << 14)),
+       examples=lambda kind: [Case((4, 8, 6), "float32", "contiguous", 0.5, seed=4, kind=kind.name)],
+       applies=_channel2d)
+def test_channel2d_3d_input(target: Target, case: Case) -> None:
+    """A 3-D input (A, B, L) to 2-d channel dropout: either every x[a] shares one decision
+    ((C, H, W), nn.Dropout2d's purpose) or every x[a, b] does ((N, C, L), PyTorch's legacy
+    F.dropout2d); values as C2 says. Which one the implementation follows is reported."""
+    shape = case.shape if len(case.shape) == 3 else (case.shape[0], case.shape[1], max(2, case.shape[-1]))
+    case = Case(shape, case.dtype, "contiguous", case.p, case.seed, case.magnitude, case.kind)
+    x = case.make_input(current().device)
+    keep = target.keep_probability(case.p)
+    with seeded(case.seed), torch.no_grad():
+        y = checked_output(target, x, case.p)
+    if not scale_overflows(target.kind, x.dtype, keep):
+        report = check_support(target.kind, x, y, keep)
+        if report.bad:
+            raise violation(READING, target, case=case, expected="every element 0 or x/(1-p)", seen=report.describe())
+    kept = target.kind.element_keeps(y, keep)
+    per_channel = bool((kept == kept[:, :1, :1]).all())  # (C, H, W): x[a] whole
+    per_row = bool((kept == kept[:, :, :1]).all())  # (N, C, L): x[a, b] whole
+    if per_channel and shape[1] > 1:
+        note(f"{target.spec}: a 3-D input is read as (C, H, W) (one decision per x[c])")
+    elif per_row:
+        note(f"{target.spec}: a 3-D input is read as (N, C, L) (one decision per x[n, c], legacy F.dropout2d)")
+    else:
+        raise violation(READING, target, case=case, expected="one decision per x[a] or one per x[a, b]",
+                        seen="elements of one x[a, b] slice differ in their keep decision")

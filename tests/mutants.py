@@ -1,7 +1,7 @@
 """A catalog of known-bad dropouts (mutants) and of correct variants, for the suite's own tests.
 
-Each mutant is a correct dropout with one bug put in, the kind of bug DESIGN.md sections 1
-and 5 list, so that it should fail the property named in ``CATCHES`` (and may fail others
+Each mutant is a correct dropout with one bug put in, the kind of bug docs/CONTRACT.md and
+the record of real bugs (README) list, so that it should fail the property named in ``CATCHES`` (and may fail others
 too). Each docstring names the bug and where such a bug was seen. The correct variants use
 other ways to draw and apply the mask and must pass everything.
 
@@ -129,7 +129,7 @@ def self_normalised(x, p=0.5, training=True):
     return x * keep * (x.numel() / kept)
 
 
-@catches("test_mean_is_preserved")
+@catches("test_keep_rate")
 def keep_rate_and_scale_mismatch(x, p=0.5, training=True):
     """Keeps with probability (1-p)(1+0.03) but scales by 1/(1-p): E[y] = 1.03 x. Seen when a
     kernel's threshold and its scale are computed from differently rounded p."""
@@ -184,7 +184,7 @@ def bfloat16_rand_keep_above(x, p=0.5, training=True):
 # --------------------------------------------------------------------------- edges
 
 
-@catches("test_p_one_is_differentiable_zeros")
+@catches("test_p_one")
 def nan_at_p_one(x, p=0.5, training=True):
     """Computes x * mask / (1-p) with no special case: 0/0 = NaN at p = 1."""
     p = _validate(x, p)
@@ -194,7 +194,7 @@ def nan_at_p_one(x, p=0.5, training=True):
     return x * keep / (1 - p) if p < 1 else x * keep / torch.tensor(0.0, dtype=x.dtype)
 
 
-@catches("test_p_one_is_differentiable_zeros")
+@catches("test_p_one")
 def zeros_like_at_p_one(x, p=0.5, training=True):
     """Returns torch.zeros_like(x) at p = 1, which cuts the autograd graph (the notebook)."""
     p = _validate(x, p)
@@ -458,7 +458,7 @@ def private_clock_seeded_generator(x, p=0.5, training=True):
 _CACHE: dict = {}
 
 
-@catches("test_pairs_uncorrelated")
+@catches("test_no_periodic_mask")
 def mask_cached_across_calls(x, p=0.5, training=True):
     """Caches the mask per (shape, p) and reuses it on the next calls (a seed baked into a
     CUDA graph, or an RNG offset that is never advanced)."""

@@ -19,7 +19,7 @@ import pytest
 import torch
 from scipy import stats as scipy_stats
 
-from properties import stats
+from dropout_verify import stats
 
 CALIBRATION_ALPHA = 1e-4
 U_GRID = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -49,17 +49,6 @@ def test_binomial_test_is_calibrated(rate):
 
 
 @pytest.mark.parametrize("rate", RATES)
-def test_mean_ratio_test_is_calibrated(rate):
-    rng = np.random.default_rng(2)
-    n = 20_000
-    # Per-element ratios y (1-p)/x are exactly 0 or 1 for a correct dropout; rounding to the
-    # dtype adds at most a few ulps, which the test's outward rounding absorbs.
-    sums = rng.binomial(n, rate, REPLICATES) * (1 + 1e-7)
-    log_p = [stats.mean_ratio_test(float(s), n, rate, ALPHA).log_pvalue for s in sums]
-    assert_calibrated(log_p, f"mean_ratio_test(q={rate})")
-
-
-@pytest.mark.parametrize("rate", RATES)
 def test_homogeneity_test_is_calibrated(rate):
     rng = np.random.default_rng(3)
     positions = 300
@@ -79,14 +68,15 @@ def test_dispersion_test_is_calibrated(rate, size):
 
 
 @pytest.mark.parametrize("rate", RATES)
-def test_pair_test_is_calibrated(rate):
+@pytest.mark.parametrize("strata, replicates", [(1, 2000), (200, 16)])
+def test_independence_test_is_calibrated(rate, strata, replicates):
     rng = np.random.default_rng(5)
-    pairs = 5000
-    first = rng.random((REPLICATES, pairs)) < rate
-    second = rng.random((REPLICATES, pairs)) < rate
-    together = (first & second).sum(axis=1)
-    log_p = [stats.pair_test(int(k), pairs, rate, ALPHA, "pairs").log_pvalue for k in together]
-    assert_calibrated(log_p, f"pair_test(q={rate})")
+    log_p = []
+    for _ in range(REPLICATES // 4):
+        counts = stats.PairCounts(strata)
+        counts.add(rng.random((replicates, strata)) < rate, rng.random((replicates, strata)) < rate)
+        log_p.append(stats.independence_test(counts, ALPHA, "pairs").log_pvalue)
+    assert_calibrated(log_p, f"independence_test(q={rate}, strata={strata})")
 
 
 @pytest.mark.parametrize("rate", RATES)

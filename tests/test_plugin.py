@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import torch
-
 from properties.harness import seeded
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,15 +1,16 @@
 """Hypothesis strategies for what real callers pass to dropout, and the Case they build.
 
-A :class:`Case` is one fully described example: shape, dtype, layout, drop probability,
-value range and torch seed. It is plain data (so Hypothesis shows and shrinks it, and a
-failure message prints it), and :meth:`Case.make_input` builds the tensor deterministically
-from it on the run's device.
+A :class:`Case` is one fully described example: the dropout kind, shape, dtype, layout, drop
+probability, value range and torch seed. It is plain data (so Hypothesis shows and shrinks
+it, and a failure message prints it), and :meth:`Case.make_input` builds the tensor
+deterministically from it on the run's device.
 
-Shapes run from 0-d and empty up to >= 100,000 elements, with sizes 1, primes and odd tails
-that are not multiples of 4, 8 or 32 (the tails vectorised kernels get wrong). Layouts are
-contiguous, transposed, sliced (strided), channels_last and expanded (stride 0). Values
-have both signs and magnitudes over several decades, and are never 0, so that a kept
-element is always told from a dropped one.
+Shapes come from the kind (``kinds``): elementwise inputs run from 0-d and empty up to
+>= 100,000 elements with sizes 1, primes and odd tails that are not multiples of 4, 8 or
+32; channel and path inputs have many units of few elements each, batches past 64 and 128.
+Layouts are contiguous, transposed, sliced (strided), channels_last and expanded (stride 0).
+Values have both signs and magnitudes over several decades, and are never 0, so that a
+kept element is always told from a dropped one.
 """
 
 from __future__ import annotations
@@ -20,21 +21,23 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
+from .kinds import KINDS, Kind, ShapeRequest
+
 __all__ = [
     "DTYPES",
     "EDGE_PROBABILITIES",
     "LAYOUTS",
     "Case",
     "cases",
+    "designed_case",
+    "layout_fits",
     "probabilities",
-    "shapes",
 ]
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 LAYOUTS = ("contiguous", "transposed", "sliced", "channels_last", "expanded")
 EDGE_PROBABILITIES = (0.0, 1.0, 1e-6, 1 - 1e-6)
-# Sizes where kernels go wrong: 1, primes, one past powers of two, odd tails past 1024.
-AWKWARD_SIZES = (1, 2, 3, 5, 7, 13, 31, 33, 127, 257, 1023, 1025, 4099, 65537)
+ANY_SHAPE = ShapeRequest()
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Case:
     p: float
     seed: int
     magnitude: float = 1.0  # values are +-magnitude * 10**U(-1, 1)
+    kind: str = "element"
 
     @property
     def numel(self) -> int:
@@ -54,7 +58,21 @@ class Case:
 
     @property
     def torch_dtype(self) -> torch.dtype:
-        return getattr(torch, self.dtype)
+        dtype = getattr(torch, self.dtype)
+        assert isinstance(dtype, torch.dtype)
+        return dtype
+
+    @property
+    def the_kind(self) -> Kind:
+        return KINDS[self.kind]
+
+    @property
+    def units(self) -> int:
+        return self.the_kind.unit_count(self.shape)
+
+    @property
+    def unit_shape(self) -> tuple[int, ...]:
+        return self.the_kind.unit_shape(self.shape)
 
     def make_input(self, device: str) -> torch.Tensor:
         """Build the input tensor (deterministic in the case; global RNG not touched)."""
@@ -62,14 +80,19 @@ class Case:
         base_shape = _storage_shape(self.shape, self.layout)
         signs = torch.randint(0, 2, base_shape, generator=generator, dtype=torch.float64) * 2 - 1
         decades = torch.rand(base_shape, generator=generator, dtype=torch.float64) * 2 - 1
-        values = (signs * self.magnitude * 10.0**decades).to(self.torch_dtype).to(device)
-        return _apply_layout(values, self.shape, self.layout)
+        values = self.the_kind.values.prepare(signs * self.magnitude * 10.0**decades)
+        return _apply_layout(values.to(self.torch_dtype).to(device), self.shape, self.layout)
 
     def describe(self) -> str:
+        kind = "" if self.kind == "element" else f"kind={self.kind} "
         return (
-            f"shape={self.shape} dtype={self.dtype} layout={self.layout} p={self.p!r} "
+            f"{kind}shape={self.shape} dtype={self.dtype} layout={self.layout} p={self.p!r} "
             f"seed={self.seed} magnitude={self.magnitude:g}"
         )
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "shape": list(self.shape), "dtype": self.dtype, "layout": self.layout,
+                "p": self.p, "seed": self.seed, "magnitude": self.magnitude}
 
 
 def _storage_shape(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
@@ -108,32 +131,6 @@ def layout_fits(shape: tuple[int, ...], layout: str) -> bool:
     return True
 
 
-@st.composite
-def shapes(draw: st.DrawFn, min_numel: int = 0, max_numel: int = 1 << 17, min_dims: int = 0, max_dims: int = 4) -> tuple[int, ...]:
-    """Shapes with min_numel <= numel <= max_numel: leading dims small, the last one sized to fit."""
-    ndim = draw(st.integers(min_dims, max_dims))
-    if ndim == 0:
-        if min_numel > 1:
-            ndim = 1
-        else:
-            return ()
-    target = draw(
-        st.one_of(
-            st.sampled_from([s for s in AWKWARD_SIZES if min_numel <= s <= max_numel] or [max(min_numel, 1)]),
-            st.integers(max(min_numel, 0), max_numel),
-        )
-    )
-    leading = [draw(st.sampled_from((1, 2, 3, 4, 5, 7, 8))) for _ in range(ndim - 1)]
-    rest = math.prod(leading)
-    last = target // rest
-    if target == 0:
-        last = 0
-    shape = tuple(leading) + (last,)
-    if not (min_numel <= math.prod(shape) <= max_numel) or (target > 0 and last == 0):
-        shape = (target,)  # a target below the leading product: fall back to one dimension
-    return shape
-
-
 def probabilities(low: float = 0.0, high: float = 1.0) -> st.SearchStrategy[float]:
     """Drop probabilities in [low, high], rich in the regions where bugs hide."""
     special = [p for p in (0.5, 0.1, 0.9, 0.05, 0.95, 0.3, 0.7, 0.01, 0.99, 1e-3, 1 - 1e-3) if low <= p <= high]
@@ -143,16 +140,16 @@ def probabilities(low: float = 0.0, high: float = 1.0) -> st.SearchStrategy[floa
 @st.composite
 def cases(
     draw: st.DrawFn,
+    kind: Kind,
     *,
     p: st.SearchStrategy[float] | None = None,
-    min_numel: int = 0,
-    max_numel: int = 1 << 17,
-    min_dims: int = 0,
+    request: ShapeRequest = ANY_SHAPE,
     dtypes: tuple[str, ...] = DTYPES,
     layouts: tuple[str, ...] = LAYOUTS,
+    magnitudes: tuple[float, ...] = (1.0, 1e-3, 1e3),
 ) -> Case:
-    """A full example; the layout is redrawn from those that fit the shape."""
-    shape = draw(shapes(min_numel=min_numel, max_numel=max_numel, min_dims=min_dims))
+    """A full example of ``kind``; the layout is redrawn from those that fit the shape."""
+    shape = draw(kind.shapes(request))
     fitting = [layout for layout in layouts if layout_fits(shape, layout)] or ["contiguous"]
     return Case(
         shape=shape,
@@ -160,5 +157,20 @@ def cases(
         layout=draw(st.sampled_from(fitting)),
         p=draw(p if p is not None else probabilities()),
         seed=draw(st.integers(0, 2**63 - 1)),
-        magnitude=draw(st.sampled_from((1.0, 1e-3, 1e3))),
+        magnitude=draw(st.sampled_from(magnitudes)),
+        kind=kind.name,
     )
+
+
+def designed_case(kind: Kind, *, units: int, dtype: str, layout: str, p: float, seed: int, rows: int = 1,
+                  unit_elements: int = 1, magnitude: float = 1.0) -> Case:
+    """A designed (explicit) example of ``kind`` with about ``units`` units.
+
+    channels_last asks the kind for a 4-D shape; a kind whose inputs are never 4-D (1-d and
+    3-d channel dropout) gets the sliced layout instead, the other non-contiguous layout
+    every rank has.
+    """
+    shape = kind.shape_for(units, rows=rows, unit_elements=unit_elements, ndim=4 if layout == "channels_last" else None)
+    if not layout_fits(shape, layout):
+        layout = "sliced" if layout_fits(shape, "sliced") else "contiguous"
+    return Case(shape, dtype, layout, p, seed, magnitude, kind.name)

@@ -1,0 +1,7 @@
+"""``python -m dropout_verify`` is ``dropout-check``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,244 @@
+"""``dropout-check``: verify dropout implementations and print a verdict table.
+
+    dropout-check [MODULE:ATTR ...] [--kind K] [--convention drop|keep] [--seed N]
+                  [--level quick|standard|thorough] [--alpha A] [--device cpu|cuda[:N]]
+                  [--call-timeout S] [--report DIR] [-k EXPRESSION] [-n JOBS] [-v] [--version]
+
+Each implementation is verified in a worker process of its own (``supervisor``), so a crash,
+a hang or a change of torch's global state in one cannot touch another's verdict. This module
+imports neither torch nor pytest: ``--help`` and usage errors answer at once.
+
+Exit status: 0 every property holds, 1 a property failed (a crash or hang included), 2 the
+run was interrupted (Ctrl-C; the verdicts reached so far are printed), 4 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .config import RunConfig, from_values
+from .options import OPTIONS, UsageError, unknown_environment
+from .results import ImplementationResult, RunReport
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
+
+EPILOG = """\
+implementations (specs):
+  MODULE:ATTR             a function f(x, p, ...) or an nn.Module class, e.g. torch.nn.functional:dropout,
+                          torch.nn:Dropout2d; the current directory is importable (mykernels:my_dropout)
+  MODULE:ATTR.PATH        an attribute path, e.g. torch:ops.aten.native_dropout
+  path/to/file.py:ATTR    a file; its folder is importable, so it may import its siblings
+  (none)                  the built-in references: dropout_impl's two and torch.nn.functional:dropout
+  Keywords training (or train), inplace and generator are exercised when the signature has them.
+  A module class is built with p (or drop_prob, drop_rate, rate) and inplace, and switched with
+  .train()/.eval().
+
+environment variables (an option on the command line wins):
+{environment}
+  Any other DROPOUT_* variable is a usage error (a misspelt DROPOUT_IMPLS must not go unnoticed).
+
+time limits:
+  Every call of an implementation has --call-timeout seconds (default 60), enforced from outside
+  its worker process: a call past it is ended and its property FAILs as hung; the remaining
+  properties run in a new worker (after {lost} lost workers the rest are reported "not run").
+
+exit status:
+  0 every property holds   1 a property failed (a crash or hang included)
+  2 interrupted (Ctrl-C)   4 usage error (bad option, spec or environment variable)
+
+Reports: --report DIR writes report.json (schema: docs/REPORT.md), report.md, junit.xml and
+evidence plots (with matplotlib), and appends report.md to $GITHUB_STEP_SUMMARY when set.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .supervisor import MAX_LOST_WORKERS
+
+    environment = "\n".join(f"  {o.env:<22}--{o.name}" + (" (several, separated by spaces or commas)"
+                                                             if o.repeatable else "") for o in OPTIONS)
+    parser = _Parser(
+        prog="dropout-check",
+        description="Verify dropout implementations against the contract of correct dropout "
+                    "(docs/CONTRACT.md, C1-C11), each in a worker process of its own.",
+        epilog=EPILOG.format(environment=environment, lost=MAX_LOST_WORKERS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("specs", nargs="*", metavar="MODULE:ATTR", help="implementations to verify (see below)")
+    for option in OPTIONS:
+        if option.repeatable:
+            continue  # the positional specs
+        default = f" (default {option.default})" if option.default is not None else ""
+        # choices are checked by the option's own parser (with a did-you-mean), not argparse.
+        metavar = "{" + ",".join(option.choices) + "}" if option.choices else (option.metavar or None)
+        parser.add_argument(option.cli_flag, dest=option.dest, metavar=metavar, help=f"{option.help}{default}")
+    parser.add_argument("-k", dest="select", metavar="EXPRESSION", help="run only properties matching (pytest -k)")
+    parser.add_argument("-n", "--jobs", dest="jobs", default="1", metavar="N",
+                        help="implementations verified at once, or 'auto' (one per core; default 1)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also list the properties not exercised")
+    parser.add_argument("--version", action="version", version=f"dropout-check (dropout-verify) {__version__}")
+    return parser
+
+
+class Progress:
+    """One updating line on an interactive terminal; silent otherwise (CI logs stay clean)."""
+
+    def __init__(self, total: int, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total = total
+        self.lock = threading.Lock()
+        self.state: dict[str, tuple[int, int, str]] = {}  # spec -> (done, planned, running property)
+        self.planned: dict[str, int] = {}
+        self.index: dict[str, int] = {}
+        self.started = time.monotonic()
+
+    def plan(self, spec: str, index: int, planned: int) -> None:
+        self.index[spec], self.planned[spec] = index, planned
+        self.state[spec] = (0, planned, "")
+
+    def event(self, kind: str, data: dict[str, Any]) -> None:
+        spec = data.get("spec") or (data.get("outcome") or {}).get("implementation")
+        if spec not in self.state:
+            return
+        done, planned, running = self.state[spec]
+        if kind == "test_start":
+            running = data.get("property", "")
+        elif kind == "outcome":
+            done, running = done + 1, ""
+        self.state[spec] = (done, planned, running)
+        self._show(spec)
+
+    def _show(self, spec: str) -> None:
+        if not self.enabled:
+            return
+        done, planned, running = self.state[spec]
+        line = (f"[{self.index[spec]}/{self.total}] {spec}: {done}/{planned} properties"
+                f"{', running ' + running if running else ''} ({time.monotonic() - self.started:.0f} s)")
+        with self.lock:
+            self.stream.write("\r\x1b[K" + line[:150])
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            with self.lock:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+
+
+def _worker_options(run: RunConfig) -> dict[str, str]:
+    """Every resolved option, passed explicitly to the workers (the environment cannot differ)."""
+    options = {"convention": run.convention, "seed": str(run.seed), "level": run.level, "alpha": repr(run.alpha),
+               "device": run.device, "call-timeout": repr(run.call_timeout)}
+    if run.kind is not None:
+        options["kind"] = run.kind
+    return options
+
+
+def _jobs(text: str) -> int:
+    if text == "auto":
+        return max(1, os.cpu_count() or 1)
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"expected -n/--jobs to be a number or 'auto', but got {text!r}") from None
+    if value < 1:
+        raise UsageError(f"expected -n/--jobs to be 1 or more, but got {value}")
+    return value
+
+
+def _configure(args: argparse.Namespace) -> tuple[RunConfig, int]:
+    for message in unknown_environment(os.environ):
+        raise UsageError(message)
+    values: dict[str, object | None] = {o.name: getattr(args, o.dest, None) for o in OPTIONS if not o.repeatable}
+    values["impl"] = list(args.specs) or None
+    return from_values(values, os.environ, via_cli=True), _jobs(args.jobs)
+
+
+def _print_header(run: RunConfig, kinds: dict[str, str]) -> None:
+    for line in run.header_lines(kinds):
+        print(line)
+    print()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .render import text_report, verdict_line
+    from .supervisor import Supervisor
+
+    args = build_parser().parse_args(argv)
+    try:
+        run, jobs = _configure(args)
+    except UsageError as error:
+        print(f"dropout-check: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    started = time.monotonic()
+    progress = Progress(len(run.specs))
+    supervisor = Supervisor(run, _worker_options(run), select_expression=args.select, on_event=progress.event)
+    results: dict[str, ImplementationResult] = {}
+    environment: dict[str, str] = {}
+    interrupted = False
+    try:
+        try:
+            plan = supervisor.collect(list(run.specs))
+        except UsageError as error:
+            print(f"dropout-check: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        environment = supervisor.environment
+        for index, spec in enumerate(run.specs, 1):
+            progress.plan(spec, index, len(plan.tests.get(spec, [])))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {spec: pool.submit(supervisor.verify, spec, plan.tests.get(spec, []), plan.targets.get(spec, {}))
+                       for spec in run.specs}
+            try:
+                for spec, future in futures.items():
+                    while True:
+                        try:
+                            results[spec] = future.result(timeout=0.2)
+                            break
+                        except TimeoutError:
+                            continue
+            except KeyboardInterrupt:
+                interrupted = True
+                supervisor.interrupt()
+                for spec, future in futures.items():
+                    results[spec] = future.result()
+    except KeyboardInterrupt:
+        interrupted = True
+        supervisor.interrupt()
+    finally:
+        progress.clear()
+        supervisor.close()
+    ordered = [results.get(spec) or ImplementationResult(spec=spec, interrupted=True) for spec in run.specs]
+    report = RunReport(settings=run.settings(), implementations=ordered, interrupted=interrupted,
+                       seconds=time.monotonic() - started, environment=environment)
+    _print_header(run, {r.spec: r.kind for r in ordered if r.kind})
+    print(text_report(report, header=False, verbose=args.verbose))
+    if run.report:
+        from .reports import write_reports
+
+        folder = Path(run.invocation_dir) / run.report
+        written = write_reports(report, folder)
+        print(f"\ndropout-check: wrote {len(written)} report files to {folder}")
+    print(f"\ndropout-check: {verdict_line(report)} ({report.seconds:.1f} s). "
+          f"Reproduce the whole run: {run.command()}")
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

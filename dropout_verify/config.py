@@ -1,0 +1,173 @@
+"""The settings of one run (targets, kind, level, budget, seed, device) and where tests find them.
+
+The pytest plugin builds a :class:`RunConfig` from its options (``options.OPTIONS``) in
+``pytest_configure`` and installs it with :func:`install`; property modules and the harness
+read it with :func:`current`. ``dropout-check`` builds the same object to print its header
+and the commands that reproduce a run. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from .levels import LEVELS, POWER, Effects, decision_count
+from .options import UsageError, parse_value
+
+__all__ = ["DEFAULT_SPECS", "RunConfig", "current", "install", "specs_from"]
+
+# Verified when no implementation is named: the project's references and PyTorch's own.
+DEFAULT_SPECS = (
+    "dropout_impl:dropout_mask",
+    "dropout_impl:dropout_bernoulli",
+    "torch.nn.functional:dropout",
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    specs: tuple[str, ...] = DEFAULT_SPECS
+    kind: str | None = None  # --dropout-kind; None: each implementation's own kind
+    convention: str = "drop"
+    seed: int = 0
+    level: str = "standard"
+    alpha: float = 1e-6
+    device: str = "cpu"
+    call_timeout: float = 60.0
+    report: str | None = None
+    explicit_specs: bool = False  # named by the user (else the built-in defaults)
+    via_cli: bool = False  # dropout-check runs it: reproduce lines call dropout-check
+    invocation_dir: str = field(default_factory=os.getcwd)
+
+    @property
+    def effects(self) -> Effects:
+        return LEVELS[self.level]
+
+    @property
+    def decisions(self) -> int:
+        return decision_count(self.level)
+
+    @property
+    def alpha_decision(self) -> float:
+        """Bonferroni share of the budget for one statistical decision."""
+        return self.alpha / self.decisions
+
+    def with_specs(self, specs: Sequence[str]) -> RunConfig:
+        return replace(self, specs=tuple(specs), explicit_specs=True)
+
+    def options(self, spec: str | None = None, *, cli: bool | None = None) -> list[str]:
+        """The command-line words that reproduce this run (for one spec, if given)."""
+        cli = self.via_cli if cli is None else cli
+        prefix = "--" if cli else "--dropout-"
+        specs = [spec] if spec else (list(self.specs) if self.explicit_specs else [])
+        words: list[str] = []
+        for s in specs:
+            words += [s] if cli else ["--dropout-impl", s]
+        if self.kind is not None:
+            words += [f"{prefix}kind", self.kind]
+        if self.convention != "drop":
+            words += [f"{prefix}convention", self.convention]
+        words += [f"{prefix}seed", str(self.seed), f"{prefix}level", self.level, f"{prefix}alpha", f"{self.alpha:g}"]
+        if self.device != "cpu":
+            words += [f"{prefix}device", self.device]
+        return words
+
+    def command(self, *, spec: str | None = None, selector: str | None = None,
+                location: Sequence[str] | None = None) -> str:
+        """One shell command, run from the invocation directory, that reruns this run.
+
+        For dropout-check, ``selector`` is a property name (passed to ``-k``). For pytest,
+        ``location`` is the test path or node id as seen from the invocation directory.
+        """
+        if self.via_cli:
+            words = ["dropout-check", *self.options(spec)]
+            if selector:
+                words += ["-k", selector]
+        else:
+            words = ["pytest", *(location or ["properties"]), *self.options(spec)]
+        return shlex.join(words)
+
+    def settings(self) -> dict[str, object]:
+        """The run's settings as report data (``results.RunReport.settings``)."""
+        return {
+            "specs": list(self.specs), "named": self.explicit_specs, "kind": self.kind, "convention": self.convention,
+            "seed": self.seed, "level": self.level, "alpha": self.alpha, "decisions": self.decisions,
+            "alpha_per_decision": self.alpha_decision, "device": self.device, "call_timeout": self.call_timeout,
+            "invocation_dir": self.invocation_dir, "command": self.command(),
+            "effects": dict(vars(self.effects)),
+        }
+
+    def effect_lines(self) -> list[str]:
+        e = self.effects
+        return [
+            f"detects with power >= {POWER}: keep-rate bias {e.keep_rate_bias:g} over units (p in [0.05, 0.95]); "
+            f"one unit position of <= 1000 off by {e.position_bias:g}; correlation {e.correlation:g} "
+            f"(neighbouring units, rows, calls); per-call kept-unit count variance x{e.variance_ratio:g} or "
+            f"/{e.variance_ratio:g}; alpha kinds: output mean or variance off by {e.moment_bias:g}",
+        ]
+
+    def header_lines(self, kinds: Mapping[str, str] | None = None) -> list[str]:
+        """The run header: targets (with their kinds), level, budget, effects, reproduce command."""
+        kinds = kinds or {}
+        named = ", ".join(f"{s} ({kinds[s]})" if s in kinds else s for s in self.specs)
+        source = "" if self.explicit_specs else " [no implementation named: the built-in references]"
+        return [
+            f"dropout: implementations {named}{source} (convention {self.convention}, device {self.device})",
+            f"dropout: level {self.level}, seed {self.seed}; false-alarm budget {self.alpha:g} per implementation, "
+            f"split (Bonferroni) over {self.decisions} statistical decisions: alpha {self.alpha_decision:.3g} each",
+            *(f"dropout: {line}" for line in self.effect_lines()),
+            f"dropout: reproduce: {self.command()}",
+        ]
+
+
+def specs_from(given: Sequence[str] | None, environ: Mapping[str, str]) -> tuple[tuple[str, ...], bool]:
+    """The specs to verify (command line, else DROPOUT_IMPL, else the defaults), duplicates
+    dropped in order, and whether the user named them."""
+    named = list(given or []) or environ.get("DROPOUT_IMPL", "").replace(",", " ").split()
+    if not named:
+        return DEFAULT_SPECS, False
+    unique = list(dict.fromkeys(s.strip() for s in named if s.strip()))
+    if not unique:
+        raise UsageError("an empty implementation spec was given; expected MODULE:ATTR")
+    return tuple(unique), True
+
+
+def from_values(values: Mapping[str, object | None], environ: Mapping[str, str], *,
+                via_cli: bool, invocation_dir: str | None = None) -> RunConfig:
+    """Build a RunConfig from option values (None where the command line did not give one)."""
+    raw_specs = values.get("impl")
+    specs, explicit = specs_from(raw_specs if isinstance(raw_specs, (list, tuple)) else None, environ)
+    parsed = {name: parse_value(name, values.get(name), environ, cli=via_cli)
+              for name in ("kind", "convention", "seed", "level", "alpha", "device", "call-timeout", "report")}
+    return RunConfig(
+        specs=specs,
+        kind=parsed["kind"],  # type: ignore[arg-type]
+        convention=parsed["convention"],  # type: ignore[arg-type]
+        seed=parsed["seed"],  # type: ignore[arg-type]
+        level=parsed["level"],  # type: ignore[arg-type]
+        alpha=parsed["alpha"],  # type: ignore[arg-type]
+        device=parsed["device"],  # type: ignore[arg-type]
+        call_timeout=parsed["call-timeout"],  # type: ignore[arg-type]
+        report=parsed["report"],  # type: ignore[arg-type]
+        explicit_specs=explicit,
+        via_cli=via_cli,
+        invocation_dir=invocation_dir or os.getcwd(),
+    )
+
+
+_CURRENT: RunConfig | None = None
+
+
+def install(config: RunConfig | None) -> None:
+    global _CURRENT
+    _CURRENT = config
+
+
+def current() -> RunConfig:
+    """The installed run, or one built from the environment (a property module imported
+    outside a run, e.g. by a documentation tool)."""
+    if _CURRENT is not None:
+        return _CURRENT
+    return from_values({}, os.environ, via_cli=False)

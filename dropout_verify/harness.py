@@ -1,0 +1,376 @@
+"""What every property test shares: statements, examples, seeding, sampling, failing well.
+
+* :class:`Statement` is a contract point a property checks (``C3 keep rate``); a test declares
+  it with :func:`claims`, or builds itself with :func:`statistical` / :func:`exact`, which
+  run Hypothesis over examples drawn for the target's kind (``kinds``) with the level's
+  example counts, seeded from the run's seed and the property's name.
+* :func:`seeded` runs a block with torch's RNG seeded from the example's seed, inside
+  ``torch.random.fork_rng``: a failing example replays exactly, and the caller's RNG state
+  is the same after the suite as before.
+* :func:`sample_units` calls the implementation repeatedly on one input and hands each
+  call's unit keep decisions to a consumer, in time-limited batches (``guard``).
+* :func:`violation` builds the failure a user reads and the data a report holds: the
+  contract point, what was expected, what was seen, the statistics, the example and one
+  command that reproduces it. :func:`record` keeps every decision a test makes, passing or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
+import pytest
+import torch
+from hypothesis import HealthCheck, Phase, Verbosity
+from hypothesis import strategies as st
+
+from . import events
+from .config import current
+from .kinds import Kind
+from .levels import CHECKS
+from .stats import TestResult
+from .strategies import Case
+from .targets import ImplementationFailure, Target
+
+__all__ = [
+    "STATEMENT_MARKER",
+    "PropertyViolation",
+    "Statement",
+    "TestContext",
+    "begin_test",
+    "calls_for",
+    "check_result",
+    "checked_output",
+    "claims",
+    "current_test",
+    "exact",
+    "note",
+    "record",
+    "reproduce_command",
+    "sample_units",
+    "seeded",
+    "statistical",
+    "violation",
+]
+
+STATEMENT_MARKER = "dropout_statement"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A contract point a property checks (docs/CONTRACT.md), e.g. C3 keep rate."""
+
+    contract: str  # "C3"
+    title: str  # "keep rate"
+    claim: str  # "kept units ~ Binomial(n, 1-p)"
+    judged: bool = True  # False: the property reports what it sees and fails nothing
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.title} ({self.claim})"
+
+
+def claims(statement: Statement) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a plain test as checking ``statement``; an ImplementationFailure in it becomes a
+    violation of that statement."""
+
+    def decorate(test: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(test)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return test(*args, **kwargs)
+            except ImplementationFailure as failure:
+                target = kwargs.get("dropout_target")
+                raise violation(statement, target, expected="a tensor result of x's shape and device",
+                                seen=str(failure)) from None
+
+        marked: Callable[..., Any] = getattr(pytest.mark, STATEMENT_MARKER)(statement)(wrapper)
+        return marked
+
+    return decorate
+
+
+# ---------------------------------------------------------------------------- the current test
+
+
+@dataclass
+class TestContext:
+    """What the running test has done so far: set by the plugin, filled by the harness."""
+
+    nodeid: str = ""
+    name: str = ""
+    spec: str = ""
+    location: tuple[str, ...] = ()  # the test as the reproduce command names it (pytest runs)
+    decisions: list[TestResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    case: Case | None = None
+
+
+_CONTEXT = TestContext()
+
+
+def begin_test(nodeid: str, name: str, spec: str, location: tuple[str, ...]) -> TestContext:
+    global _CONTEXT
+    _CONTEXT = TestContext(nodeid, name, spec, location)
+    return _CONTEXT
+
+
+def current_test() -> TestContext:
+    return _CONTEXT
+
+
+def begin_example(case: Case) -> None:
+    _CONTEXT.case = case
+    events.emit("example", id=_CONTEXT.nodeid, example=case.describe())
+
+
+def record(result: TestResult) -> TestResult:
+    """Keep a decision for the report (passing decisions too: their p-values are evidence)."""
+    _CONTEXT.decisions.append(result)
+    return result
+
+
+def note(text: str) -> None:
+    """Something reported, not judged (a non-finite input's fate, an ambiguity resolved)."""
+    if text not in _CONTEXT.notes:
+        _CONTEXT.notes.append(text)
+
+
+def reproduce_command() -> str:
+    config = current()
+    test = _CONTEXT
+    if config.via_cli:
+        return config.command(spec=test.spec or None, selector=test.name or None)
+    return config.command(spec=test.spec or None, location=test.location or None)
+
+
+# ---------------------------------------------------------------------------- failing well
+
+
+class PropertyViolation(AssertionError):
+    """A contract point does not hold for the implementation; carries the evidence as data."""
+
+    def __init__(self, statement: Statement, spec: str, *, expected: str, seen: str, case: Case | None,
+                 results: Sequence[TestResult], extra: str, reproduce: str) -> None:
+        self.statement = statement
+        self.spec = spec
+        self.expected = expected
+        self.seen = seen
+        self.case = case
+        self.results = list(results)
+        self.extra = extra
+        self.reproduce = reproduce
+        super().__init__(self.text())
+
+    def headline(self) -> str:
+        return f"{self.statement} does not hold for {self.spec}"
+
+    def text(self) -> str:
+        lines = [self.headline(), f"  expected: {self.expected}", f"  seen:     {self.seen}"]
+        for result in self.results:
+            lines += ["  " + line for line in result.describe().splitlines()]
+        if self.extra:
+            lines += ["  " + line for line in self.extra.splitlines()]
+        if self.case is not None:
+            lines.append(f"  example:  {self.case.describe()} device={current().device}")
+        lines.append(f"  reproduce: {self.reproduce}")
+        return "\n".join(lines)
+
+
+def violation(
+    statement: Statement,
+    target: Target | None,
+    *,
+    expected: str,
+    seen: str,
+    case: Case | None = None,
+    result: TestResult | None = None,
+    extra: str = "",
+) -> PropertyViolation:
+    """A failure with everything needed to understand and replay it."""
+    spec = target.spec if target is not None else _CONTEXT.spec
+    return PropertyViolation(statement, spec, expected=expected, seen=seen, case=case or _CONTEXT.case,
+                             results=[result] if result is not None else [], extra=extra,
+                             reproduce=reproduce_command())
+
+
+def check_result(statement: Statement, target: Target, result: TestResult, case: Case, expected: str,
+                 extra: str = "") -> None:
+    """Record the decision; raise a PropertyViolation when it rejects H0."""
+    record(result)
+    if result.rejected:
+        raise violation(
+            statement, target, expected=expected,
+            seen=f"{result.estimate:.6g} (CI [{result.ci[0]:.6g}, {result.ci[1]:.6g}])",
+            case=case, result=result, extra=extra,
+        )
+
+
+# ---------------------------------------------------------------------------- seeding and calling
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed torch (CPU and the run's device) inside fork_rng; restore the caller's RNG after."""
+    device = torch.device(current().device)
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type=device.type if device.type != "cpu" else "cuda"):
+        torch.manual_seed(seed % (2**63))
+        yield
+
+
+def calls_for(samples: int, per_call: int) -> int:
+    """Calls needed to reach ``samples`` decisions with ``per_call`` decisions a call."""
+    return max(1, math.ceil(samples / max(per_call, 1)))
+
+
+def checked_output(target: Target, x: torch.Tensor, p: float, **keywords: Any) -> torch.Tensor:
+    """Call the target and check the result is usable: a tensor of x's shape on x's device."""
+    y = target.call(x, p, **keywords)
+    _check_usable(target, x, y)
+    return y
+
+
+def _check_usable(target: Target, x: torch.Tensor, y: torch.Tensor) -> None:
+    if y.shape != x.shape:
+        raise ImplementationFailure(
+            f"{target.spec} returned shape {tuple(y.shape)} for an input of shape {tuple(x.shape)}")
+    if y.device != x.device:
+        raise ImplementationFailure(f"{target.spec} returned a tensor on {y.device} for an input on {x.device}")
+
+
+def sample_units(
+    target: Target,
+    case: Case,
+    calls: int,
+    consume: Callable[[int, torch.Tensor], bool | None],
+    x: torch.Tensor | None = None,
+) -> int:
+    """Call the target up to ``calls`` times on the case's input; hand the unit keep decisions
+    to ``consume`` a batch of calls at a time.
+
+    ``consume(first, keeps)`` gets the index of the batch's first call and a bool tensor of
+    shape ``(calls in the batch, *unit shape)``: each call's keep decision of every unit
+    (``kinds``). The RNG is seeded once from the case, then advances from call to call as it
+    would in training. A consumer that returns True stops the sampling (a sequential test
+    that has decided). Returns the number of calls consumed.
+    """
+    if x is None:
+        x = case.make_input(current().device)
+    keep = target.keep_probability(case.p)
+    kind = target.kind
+    units = max(kind.unit_count(tuple(x.shape)), 1)
+    done = 0
+    with seeded(case.seed), torch.no_grad():
+        batches = target.call_batches(x, case.p, calls, _validated(target, x, kind, keep),
+                                      max_batch=max(1, min(4096, (1 << 22) // units)))
+        for batch in batches:
+            stop = consume(done, torch.stack(batch))
+            done += len(batch)
+            if stop:
+                return done
+    return done
+
+
+def _validated(target: Target, x: torch.Tensor, kind: Kind, keep: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    def reduce(y: torch.Tensor) -> torch.Tensor:
+        _check_usable(target, x, y)
+        return kind.unit_keeps(y, keep)
+
+    return reduce
+
+
+# ---------------------------------------------------------------------------- property builders
+
+CaseStrategy = Callable[[Kind], st.SearchStrategy[Case]]
+CaseExamples = Callable[[Kind], Sequence[Case]]
+Applies = Callable[[Target], str | None]
+
+
+def _example_seed(run_seed: int, test_name: str) -> int:
+    """Hypothesis seed of one property: fixed by the run seed and the property's name, so one
+    property run alone replays exactly the examples it saw in the whole run."""
+    digest = hashlib.sha256(f"{run_seed}:{test_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _property(statement: Statement, strategy: CaseStrategy, examples: CaseExamples,
+              max_examples: Callable[[Kind], int],
+              applies: Applies | None, expensive: bool, explicit: int | None) -> Callable[..., Any]:
+    def decorate(body: Callable[[Target, Case], None]) -> Callable[..., Any]:
+        def test(dropout_target: Target) -> None:
+            if applies is not None:
+                reason = applies(dropout_target)
+                if reason:
+                    pytest.skip(f"n/a: {reason}")
+            designed = list(examples(dropout_target.kind))
+            if explicit is not None:
+                assert len(designed) <= explicit, f"{body.__name__}: more examples than levels.CHECKS counts"
+            _run_examples(dropout_target, body, statement, strategy(dropout_target.kind), designed,
+                          max_examples(dropout_target.kind), expensive)
+
+        test.__name__ = body.__name__
+        test.__qualname__ = body.__qualname__
+        test.__doc__ = body.__doc__
+        test.__module__ = body.__module__
+        marked: Callable[..., Any] = getattr(pytest.mark, STATEMENT_MARKER)(statement)(test)
+        return marked
+
+    return decorate
+
+
+def _run_examples(target: Target, body: Callable[[Target, Case], None], statement: Statement,
+                  strategy: st.SearchStrategy[Case], designed: Sequence[Case], generated: int,
+                  expensive: bool) -> None:
+    def run_one(case: Case) -> None:
+        begin_example(case)
+        try:
+            body(target, case)
+        except ImplementationFailure as failure:
+            raise violation(statement, target, expected="a tensor result of x's shape and device",
+                            seen=str(failure), case=case) from None
+
+    phases = [Phase.explicit]
+    if generated > 0:
+        phases.append(Phase.generate)
+        if not expensive:  # a statistical example costs thousands of calls: report it as found
+            phases.append(Phase.shrink)
+    test = hypothesis.given(case=strategy)(run_one)
+    for case in reversed(designed):
+        test = hypothesis.example(case=case)(test)
+    test = hypothesis.seed(_example_seed(current().seed, body.__name__))(test)
+    test = hypothesis.settings(
+        max_examples=max(generated, 1), database=None, deadline=None, print_blob=False,
+        report_multiple_bugs=False, suppress_health_check=list(HealthCheck), phases=phases,
+        verbosity=Verbosity.quiet, derandomize=False,
+    )(test)
+    test()
+
+
+def statistical(check: str, statement: Statement, *, cases: CaseStrategy, examples: CaseExamples,
+                applies: Applies | None = None) -> Callable[..., Any]:
+    """A statistical property: the level's generated examples for ``check`` plus the designed
+    ones (``levels.CHECKS`` counts both, for the budget).
+
+    A kind that decides once per call (whole-call drop-path) runs the designed examples
+    only: each of its decisions costs a call, and one designed example at the level's
+    sample size already takes seconds.
+    """
+    counted = CHECKS[check]
+
+    def generated(kind: Kind) -> int:
+        return 0 if kind.one_decision_per_call else counted.generated[current().level]
+
+    return _property(statement, cases, examples, generated, applies, expensive=True, explicit=counted.explicit)
+
+
+def exact(statement: Statement, *, cases: CaseStrategy, examples: CaseExamples = lambda kind: (),
+          applies: Applies | None = None) -> Callable[..., Any]:
+    """An exact (non-statistical) property: the level's contract example count plus designed ones."""
+    return _property(statement, cases, examples, lambda kind: current().effects.contract_examples, applies,
+                     expensive=False, explicit=None)

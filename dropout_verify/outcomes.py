@@ -1,0 +1,153 @@
+"""Building each property's :class:`~dropout_verify.results.PropertyOutcome` from what pytest saw.
+
+The verdict comes from pytest's reports of the test's phases; the evidence comes from the
+:class:`~dropout_verify.harness.PropertyViolation` the test raised (found inside Hypothesis's
+exception groups and flaky-failure wrappers), the decisions the harness recorded, and the
+state changes the guard saw. Anything else a test raises is reported by its type and message,
+without the suite's internal frames.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pytest
+
+from . import __version__
+from .config import RunConfig
+from .guard import StateFinding
+from .harness import STATEMENT_MARKER, PropertyViolation, Statement, TestContext
+from .results import ImplementationResult, PropertyOutcome, RunReport, merge_outcomes
+
+__all__ = ["build_report", "outcome_from", "statement_of", "variant_of"]
+
+
+def statement_of(item: pytest.Item) -> Statement | None:
+    marker = item.get_closest_marker(STATEMENT_MARKER)
+    if marker is None or not marker.args or not isinstance(marker.args[0], Statement):
+        return None
+    return marker.args[0]
+
+
+def variant_of(item: pytest.Item, spec: str) -> str:
+    """The parametrised case apart from the implementation: "nan" in test_x[spec-nan]."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return ""
+    parts = [str(value) if not hasattr(value, "spec") else "" for name, value in callspec.params.items()]
+    ids = callspec.id.replace(spec, "", 1).strip("-")
+    return ids if ids else "-".join(p for p in parts if p)
+
+
+def _violations(error: BaseException | None) -> Iterable[BaseException]:
+    """The exceptions inside ``error``: exception groups (Hypothesis's) and causes, flattened."""
+    seen: set[int] = set()
+    stack = [error] if error is not None else []
+    while stack:
+        current = stack.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(getattr(current, "exceptions", ()) or ())
+        stack.append(current.__cause__)  # type: ignore[arg-type]
+        stack.append(current.__context__)  # type: ignore[arg-type]
+
+
+def _first_violation(error: BaseException | None) -> PropertyViolation | None:
+    for candidate in _violations(error):
+        if isinstance(candidate, PropertyViolation):
+            return candidate
+    return None
+
+
+def _is_flaky(error: BaseException | None) -> bool:
+    return any(type(e).__name__ in ("Flaky", "FlakyFailure", "FlakyReplay") for e in _violations(error))
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+    else:
+        reason = str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestReport], error: BaseException | None,
+                 context: TestContext, findings: Sequence[StateFinding], seconds: float) -> PropertyOutcome:
+    """The verdict and evidence of one (property, implementation) test."""
+    statement = statement_of(item)
+    name = getattr(item, "originalname", item.name)
+    outcome = PropertyOutcome(
+        implementation=spec, property=name,
+        contract=statement.contract if statement else "", title=statement.title if statement else name,
+        claim=statement.claim if statement else "", verdict="pass",
+        decisions=[r.to_decision() for r in context.decisions], seconds=round(seconds, 3),
+        notes=list(context.notes) + [f.describe() for f in findings],
+        example=context.case.as_dict() if context.case is not None else None,
+        variant=variant_of(item, spec),
+    )
+    reports = [phases[w] for w in ("setup", "call", "teardown") if w in phases]
+    failed = [r for r in reports if r.failed]
+    skipped = [r for r in reports if r.skipped]
+    if failed:
+        outcome.verdict = "FAIL"
+        violation = _first_violation(error)
+        if violation is not None:
+            outcome.reason = violation.headline()
+            outcome.expected, outcome.seen = violation.expected, violation.seen
+            outcome.message = violation.text()
+            outcome.reproduce = violation.reproduce
+            if violation.case is not None:
+                outcome.example = violation.case.as_dict()
+            if _is_flaky(error):
+                outcome.message += ("\n  note: the failure did not happen again when the example was replayed "
+                                    "with the same seed: the implementation does not reproduce its results (C10)")
+        else:
+            from .harness import reproduce_command
+
+            shown = error if error is not None else None
+            text = f"{type(shown).__name__}: {shown}" if shown is not None else str(failed[0].longrepr)
+            outcome.reason = f"{outcome.contract} {outcome.title}: the test raised {text.splitlines()[0]}"
+            outcome.message = f"{outcome.reason}\n  {text}\n  reproduce: {reproduce_command()}"
+            outcome.reproduce = reproduce_command()
+    elif skipped:
+        reason = _skip_reason(skipped[0])
+        outcome.verdict = "not supported" if reason.startswith("not supported") else "n/a"
+        outcome.reason = reason.removeprefix("n/a: ")
+        outcome.example = None
+    elif statement is not None and not statement.judged:
+        outcome.verdict = "info"
+    return outcome
+
+
+def build_report(run: RunConfig, targets: Sequence[Any], outcomes: Sequence[PropertyOutcome], *, seconds: float,
+                 interrupted: bool) -> RunReport:
+    """Group outcomes by implementation (in the order the targets were named)."""
+    results = []
+    for target in targets:
+        mine = merge_outcomes([o for o in outcomes if o.implementation == target.spec])
+        findings = sorted({note for o in mine for note in o.notes if "changed torch's global state" in note})
+        results.append(ImplementationResult(spec=target.spec, kind=target.kind.name, kind_source=target.kind_source,
+                                            outcomes=mine, findings=findings,
+                                            seconds=sum(o.seconds for o in mine), interrupted=interrupted))
+    return RunReport(settings=run.settings(), implementations=results, interrupted=interrupted, seconds=seconds,
+                     environment=environment())
+
+
+def environment() -> dict[str, str]:
+    info = {"dropout_verify": __version__, "python": sys.version.split()[0], "platform": platform.platform()}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+            info["cuda"] = str(torch.version.cuda)
+    except Exception:
+        pass
+    return info

@@ -1,0 +1,283 @@
+"""The pytest plugin: options, run header, one test per (property, implementation), outcomes.
+
+Installed as the ``pytest11`` entry point ``dropout_verify.plugin`` (``-p no:dropout_verify.plugin``
+turns it off). In a project that merely has the package installed it stays dormant: no
+option defaults applied, no header, no Hypothesis settings touched. It wakes up when a
+``--dropout-*`` option or a ``DROPOUT_*`` environment variable is given, or when the property
+suite itself is collected (``pytest properties`` in a checkout, ``pytest --pyargs
+dropout_verify.properties``). The options (one table, ``options.OPTIONS``)::
+
+    --dropout-impl MODULE:ATTR  --dropout-kind KIND  --dropout-convention drop|keep
+    --dropout-seed N  --dropout-level quick|standard|thorough  --dropout-alpha A
+    --dropout-device cpu|cuda[:N]  --dropout-call-timeout S  --dropout-report DIR
+
+Each property's verdict is built as data (``results.PropertyOutcome``) from the decisions the
+test recorded and the violation it raised, printed as a verdict table at the end of the run,
+written as reports with ``--dropout-report``, and sent to ``dropout-check``'s supervisor when
+the run is one of its workers (``events``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import config as run_config
+from . import events
+from .options import OPTIONS, UsageError, unknown_environment
+
+__all__ = ["KEYWORD_MARKER", "TARGET_ARGUMENT", "properties_dir"]
+
+TARGET_ARGUMENT = "dropout_target"
+# @pytest.mark.dropout_keywords("generator"): n/a for targets whose signature lacks it.
+KEYWORD_MARKER = "dropout_keywords"
+LAST_PROPERTIES = ("test_global_torch_state_unchanged",)  # run after everything else, per target
+
+_ACTIVE = pytest.StashKey[bool]()
+_TARGETS = pytest.StashKey[list]()
+_OUTCOMES = pytest.StashKey[list]()
+_STARTED = pytest.StashKey[float]()
+_EXCEPTION = pytest.StashKey[BaseException]()
+_PHASES = pytest.StashKey[dict]()
+
+
+def properties_dir() -> Path:
+    """The folder of the property modules: installed as dropout_verify.properties, or the
+    checkout's properties/ beside dropout_verify/."""
+    try:
+        found = importlib.util.find_spec("dropout_verify.properties")
+    except (ImportError, ValueError):
+        found = None
+    if found is not None and found.submodule_search_locations:
+        return Path(next(iter(found.submodule_search_locations))).resolve()
+    return (Path(__file__).resolve().parent.parent / "properties").resolve()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dropout", "dropout verification (dropout-verify; each option also reads DROPOUT_NAME)")
+    for option in OPTIONS:
+        default = f" (default {option.default})" if option.default is not None else ""
+        group.addoption(
+            option.pytest_flag, dest=option.dest, default=None, metavar=option.metavar or None,
+            action="append" if option.repeatable else "store",
+            help=f"{option.help}{default} [{option.env}]",
+        )
+    group.addoption("--dropout-via-cli", dest="dropout_via_cli", action="store_true", default=False,
+                    help="(set by dropout-check's workers)")
+
+
+def _given(config: pytest.Config) -> dict[str, Any]:
+    return {option.name: config.getoption(option.dest) for option in OPTIONS}
+
+
+def _names_the_suite(config: pytest.Config) -> bool:
+    suite = properties_dir()
+    for argument in config.args:
+        text = str(argument)
+        if "dropout_verify.properties" in text:
+            return True
+        path = Path(text.split("::")[0])
+        if not path.is_absolute():
+            path = Path(config.invocation_params.dir) / path
+        try:
+            resolved = path.resolve()
+        except OSError:
+            continue
+        if resolved == suite or suite in resolved.parents:
+            return True
+    return False
+
+
+def _wants_dropout(config: pytest.Config) -> bool:
+    if config.getoption("dropout_via_cli"):
+        return True
+    if any(value is not None for value in _given(config).values()):
+        return True
+    if any(name.startswith("DROPOUT_") for name in os.environ):
+        return True
+    return _names_the_suite(config)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_ACTIVE] = False
+    if config.getoption("help", False) or not _wants_dropout(config):
+        return  # dormant: nothing configured, nothing printed
+    from . import guard
+    from .targets import resolve_target
+
+    try:
+        for message in unknown_environment(os.environ):
+            raise UsageError(message)
+        run = run_config.from_values(_given(config), os.environ, via_cli=config.getoption("dropout_via_cli"),
+                                     invocation_dir=str(config.invocation_params.dir))
+        _check_device(run.device)
+        targets = [resolve_target(spec, convention=run.convention, kind=run.kind, call_timeout=run.call_timeout)
+                   for spec in run.specs]
+    except UsageError as error:
+        events.emit("usage_error", message=str(error))
+        raise pytest.UsageError(f"dropout: {error}") from None
+    run_config.install(run)
+    guard.reset()
+    config.stash[_ACTIVE] = True
+    config.stash[_TARGETS] = targets
+    config.stash[_OUTCOMES] = []
+    config.stash[_STARTED] = time.perf_counter()
+    config.addinivalue_line("markers", f"{KEYWORD_MARKER}(*names): needs these keywords in the target's signature")
+    config.addinivalue_line("markers", "dropout_statement(statement): the contract point a property checks")
+    if events.connected():
+        from .outcomes import environment
+
+        events.emit("targets", targets=[{"spec": t.spec, "kind": t.kind.name, "kind_source": t.kind_source}
+                                        for t in targets], environment=environment())
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    parsed = torch.device(device)
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {device} asked for, but this torch ({torch.__version__}) sees no CUDA device "
+                             f"(torch.cuda.is_available() is False)")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {device} asked for, but there are {torch.cuda.device_count()} CUDA devices")
+
+
+def _active(config: pytest.Config) -> bool:
+    return config.stash.get(_ACTIVE, False)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not _active(config):
+        return []
+    kinds = {t.spec: t.kind.name for t in config.stash[_TARGETS]}
+    return run_config.current().header_lines(kinds)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if TARGET_ARGUMENT not in metafunc.fixturenames:
+        return
+    if not _active(metafunc.config):
+        raise pytest.UsageError("dropout: the property suite needs the dropout plugin active "
+                                "(give --dropout-impl, or run dropout-check)")
+    targets = metafunc.config.stash[_TARGETS]
+    metafunc.parametrize(TARGET_ARGUMENT, targets, ids=[t.spec for t in targets])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _active(config):
+        return
+    # Properties that look back over the whole run of a target (global state) go last.
+    items.sort(key=lambda item: getattr(item, "originalname", item.name) in LAST_PROPERTIES)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Tell dropout-check's supervisor which properties will run (after -k and deselection)."""
+    if not _active(session.config) or not events.connected():
+        return
+    from .outcomes import statement_of, variant_of
+
+    tests = []
+    for item in session.items:
+        target = _target_of(item)
+        if target is None:
+            continue
+        statement = statement_of(item)
+        tests.append({"id": item.nodeid, "spec": target.spec, "property": getattr(item, "originalname", item.name),
+                      "contract": statement.contract if statement else "",
+                      "title": statement.title if statement else "",
+                      "claim": statement.claim if statement else "", "variant": variant_of(item, target.spec)})
+    events.emit("collected", tests=tests)
+
+
+def _target_of(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get(TARGET_ARGUMENT) if callspec else None
+
+
+def _location(item: pytest.Item, run: run_config.RunConfig) -> tuple[str, ...]:
+    """The test as a pytest command line names it from where the user ran the check."""
+    path = Path(str(item.path)).resolve()
+    name = item.nodeid.split("::", 1)[1]
+    invocation = Path(run.invocation_dir).resolve()
+    if invocation == path.parent or invocation in path.parents:
+        return (f"{path.relative_to(invocation)}::{name}",)
+    if path.parent == properties_dir() and importlib.util.find_spec("dropout_verify.properties") is not None:
+        return ("--pyargs", f"dropout_verify.properties.{path.stem}::{name}")
+    return (f"{path}::{name}",)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    target = _target_of(item)
+    if target is None or not _active(item.config):
+        return
+    from . import guard, harness
+
+    name = getattr(item, "originalname", item.name)
+    harness.begin_test(item.nodeid, name, target.spec, _location(item, run_config.current()))
+    guard.take_findings()
+    events.emit("test_start", id=item.nodeid, property=name, spec=target.spec)
+    marker = item.get_closest_marker(KEYWORD_MARKER)
+    if marker is not None:
+        for keyword in marker.args:
+            if not target.supports(keyword):
+                pytest.skip(f"n/a: {target.spec} takes no {keyword} argument")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if _target_of(item) is not None and _active(item.config):
+        item.stash.setdefault(_PHASES, {})[report.when] = report
+        if call.excinfo is not None and report.failed and _EXCEPTION not in item.stash:
+            item.stash[_EXCEPTION] = call.excinfo.value
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    started = time.perf_counter()
+    result = yield
+    target = _target_of(item)
+    if target is not None and _active(item.config):
+        from . import guard, harness
+        from .outcomes import outcome_from
+
+        findings = guard.take_findings()
+        guard.assign_findings(target.spec, findings)
+        outcome = outcome_from(item, target.spec, item.stash.get(_PHASES, {}), item.stash.get(_EXCEPTION, None),
+                               harness.current_test(), findings, time.perf_counter() - started)
+        item.config.stash[_OUTCOMES].append(outcome)
+        events.emit("outcome", id=item.nodeid, outcome=outcome.to_json())
+    return result
+
+
+def collected_report(config: pytest.Config, interrupted: bool = False) -> Any:
+    """The run so far as a RunReport (the terminal table and the report files are made from it)."""
+    from .outcomes import build_report
+
+    targets = config.stash[_TARGETS]
+    return build_report(run_config.current(), targets, config.stash[_OUTCOMES],
+                        seconds=time.perf_counter() - config.stash[_STARTED], interrupted=interrupted)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not _active(config) or config.getoption("dropout_via_cli") or not config.stash[_OUTCOMES]:
+        return  # dropout-check prints its own report; a run of tests/ alone has nothing to say
+    from .render import text_report
+    from .reports import write_reports
+
+    report = collected_report(config, interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+    terminalreporter.section("dropout verdicts")
+    for line in text_report(report, header=False).splitlines():
+        terminalreporter.write_line(line)
+    run = run_config.current()
+    if run.report:
+        for path in write_reports(report, Path(run.invocation_dir) / run.report):
+            terminalreporter.write_line(f"dropout: wrote {path}")

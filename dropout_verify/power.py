@@ -1,0 +1,198 @@
+"""Sample sizes from alpha, the effect to detect and the power wanted.
+
+Every statistical check asks this module how many samples it needs, so that it detects the
+level's minimum effect with probability at least ``power`` while its false-alarm
+probability stays at its share ``alpha`` of the run's budget. Each planner works from the
+decision's own rule: exact binomial tails for rates (``exact_rate_samples``), the Chernoff
+thresholds of the exact laws for dispersion, pairs and alpha moments, with the true variance
+of each statistic under the alternative. ``rate_samples`` is the normal-approximation start
+of the exact search. The power benchmark (benchmarks/bench_power.py) measures what each
+achieves by simulation.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from scipy import stats as _scipy
+
+__all__ = [
+    "dispersion_calls",
+    "dispersion_variance",
+    "exact_rate_samples",
+    "homogeneity_calls",
+    "moments_samples",
+    "pair_calls",
+    "rate_samples",
+    "z_upper",
+]
+
+
+def z_upper(tail: float) -> float:
+    """The standard normal quantile z with P[Z > z] = tail."""
+    return float(_scipy.norm.isf(tail))
+
+
+def rate_samples(rate: float, delta: float, alpha: float, power: float) -> int:
+    """Trials for a two-sided binomial test at ``alpha`` to see |rate shift| >= ``delta``.
+
+    Both directions are planned and the larger sample kept; a shifted rate is clipped into
+    (0, 1), since a shift past an edge is only easier to detect.
+    """
+    z_a, z_b = z_upper(alpha / 2), z_upper(1 - power)
+    needed = 0.0
+    for shifted in (rate - delta, rate + delta):
+        shifted = min(max(shifted, 1e-12), 1 - 1e-12)
+        spread = z_a * math.sqrt(rate * (1 - rate)) + z_b * math.sqrt(shifted * (1 - shifted))
+        needed = max(needed, (spread / abs(shifted - rate)) ** 2)
+    return math.ceil(needed)
+
+
+def homogeneity_calls(rate: float, delta: float, positions: int, alpha: float, power: float) -> int:
+    """Calls so that one position of ``positions`` whose keep rate is off by ``delta`` is found.
+
+    The worst-position statistic runs at alpha / 2 split over the positions, an exact
+    binomial test each (``stats.homogeneity_test``): planned with exact binomial tails
+    (``exact_rate_samples``). At least 20 / min(q, 1-q) calls keep every position's expected
+    kept and dropped counts at 20 or more.
+    """
+    per_position_alpha = alpha / (2 * positions)
+    floor = math.ceil(20 / min(rate, 1 - rate))
+    return max(floor, exact_rate_samples(rate, delta, per_position_alpha, power))
+
+
+def dispersion_variance(size: int, rate: float) -> float:
+    """Var[(K - m q)^2 / (m q (1-q))] for K ~ Binomial(m, q): 2 + (1 - 6 q (1-q)) / (m q (1-q))."""
+    spread = size * rate * (1 - rate)
+    return 2.0 + (1.0 - 6.0 * rate * (1 - rate)) / spread
+
+
+@functools.lru_cache(maxsize=256)
+def dispersion_calls(ratio: float, alpha: float, power: float, size: int, rate: float) -> int:
+    """Calls so that a per-call count variance off by a factor ``ratio`` (either way) is found.
+
+    The test rejects when D / T passes the Chernoff thresholds of the exact law at alpha / 2
+    (``stats.dispersion``). Under an alternative r, D / T is close to normal around r with
+    variance r^2 V / T, V the true variance of one call's statistic (``dispersion_variance``):
+    T is the smallest number of calls with both sides detected with probability ``power``,
+    found by doubling and bisection.
+    """
+    from .stats.dispersion import dispersion_law
+
+    z_b = z_upper(1 - power)
+    sd = math.sqrt(dispersion_variance(size, rate))
+    level = math.log(alpha / 2)
+
+    def detects(calls: int) -> bool:
+        law = dispersion_law(calls, size, rate)
+        upper = law.threshold(level, upper=True) / calls
+        lower = law.threshold(level, upper=False) / calls
+        return (ratio - upper >= z_b * ratio * sd / math.sqrt(calls)
+                and lower - 1 / ratio >= z_b * sd / (ratio * math.sqrt(calls)))
+
+    high = 64
+    while not detects(high):
+        high *= 2
+    low = high // 2
+    while high - low > max(1, high // 200):
+        middle = (low + high) // 2
+        low, high = (low, middle) if detects(middle) else (middle, high)
+    return high
+
+
+@functools.lru_cache(maxsize=256)
+def exact_rate_samples(rate: float, delta: float, alpha: float, power: float) -> int:
+    """The smallest n at which the exact two-sided binomial test (doubling rule) at ``alpha``
+    detects a rate shift of ``delta`` in either direction with probability ``power``.
+
+    Found by bisection around the normal-approximation n, with exact binomial tails; the
+    achieved power is not perfectly monotone in n (discreteness), so the n returned is the
+    bisection's upper end, within 0.05% of the smallest such n.
+    """
+
+    def achieved(n: int) -> float:
+        low = _scipy.binom.ppf(alpha / 2, n, rate)
+        while low >= 0 and 2 * _scipy.binom.cdf(low, n, rate) > alpha:
+            low -= 1
+        high = _scipy.binom.isf(alpha / 2, n, rate)
+        while 2 * _scipy.binom.sf(high - 1, n, rate) > alpha:
+            high += 1
+        worst = 1.0
+        for shifted in (rate - delta, rate + delta):
+            if 0 < shifted < 1:
+                worst = min(worst, _scipy.binom.cdf(low, n, shifted) + _scipy.binom.sf(high - 1, n, shifted))
+        return float(worst)
+
+    guess = rate_samples(rate, delta, alpha, power)
+    low, high = max(1, int(guess * 0.8)), int(guess * 1.2) + 1
+    while achieved(high) < power:
+        low, high = high, high * 2
+    while high - low > max(1, guess // 2000):
+        middle = (low + high) // 2
+        low, high = (low, middle) if achieved(middle) >= power else (middle, high)
+    return high
+
+
+@functools.lru_cache(maxsize=256)
+def moments_samples(keep: float, delta: float, alpha: float, power: float) -> int:
+    """Outputs for ``stats.alpha_moments_test`` to see a mean off by ``delta`` or a second moment
+    off by a factor 1 +- ``delta``, each with probability ``power``.
+
+    The test rejects when a sample moment passes the Chernoff threshold m*(n), where
+    n I(m*) = log(4 / alpha). Under an alternative the sample moment is close to normal
+    around the shifted value (the central limit theorem, n in the millions), so n is the
+    smallest with |shift| - |m* - H0 value| >= z_power sd / sqrt(n), found by doubling and
+    bisection; the power benchmark measures what it achieves.
+    """
+    from .stats.moments import AlphaLaw, _inverse_rate
+
+    law = AlphaLaw(keep)
+    z_b = z_upper(1 - power)
+    sd2 = math.sqrt(max(law.fourth_moment - 1.0, 1e-12))
+    upper_s2 = 1.0 / (2.0 * law.a**2)
+
+    def detects(n: int) -> bool:
+        level = (math.log(4.0) - math.log(alpha)) / n
+        for side in (+1, -1):
+            mean_threshold = abs(_inverse_rate(law.k1, 0.0, math.inf, level, side, 1 / math.sqrt(n)))
+            if delta - mean_threshold < z_b * (1 + delta) / math.sqrt(n):
+                return False
+            threshold = abs(_inverse_rate(law.k2, 1.0, upper_s2, level, side, 1 / math.sqrt(n)) - 1.0)
+            if delta - threshold < z_b * sd2 * (1 + delta) ** 2 / math.sqrt(n):
+                return False
+        return True
+
+    high = 1024
+    while not detects(high):
+        high *= 2
+    low = high // 2
+    while high - low > max(1, high // 1000):
+        middle = (low + high) // 2
+        low, high = (low, middle) if detects(middle) else (middle, high)
+    return high
+
+
+MIN_REPLICATES = 32  # pairs per stratum: the conditional test keeps ((n-1)/n)^3 >= 0.9 of the information
+
+
+def pair_calls(pairings: dict[str, tuple[int, float]], correlation: float, alpha: float, power: float) -> int:
+    """Calls so that every pairing of ``stats.pairs.independence_test`` finds ``correlation``.
+
+    ``pairings`` maps a name to (strata, replicates each call adds to a stratum): 1 for
+    neighbours and rows, 1/2 for consecutive calls (two calls make one pair). Each pairing
+    needs N_eff = ((sqrt(2 log(2/alpha)) + z_power) / rho)^2 pairs, Chernoff's threshold
+    being sqrt(2 log(2/alpha)) standard deviations; a stratum of n replicates contributes n
+    pairs at efficiency ((n-1)/n)^3 (conditioning on its margins). The calls are even, and
+    give every stratum at least MIN_REPLICATES replicates.
+    """
+    threshold = math.sqrt(2 * math.log(2 / alpha))
+    needed = ((threshold + z_upper(1 - power)) / correlation) ** 2
+    calls = 2 * math.ceil(MIN_REPLICATES / min(rate for _, rate in pairings.values()) / 2)
+    for strata, per_call in pairings.values():
+        while True:
+            n = calls * per_call
+            if strata * n * ((n - 1) / n) ** 3 >= needed:
+                break
+            calls = 2 * math.ceil(max(calls * 1.25, needed / (strata * per_call * 0.9)) / 2)
+    return calls

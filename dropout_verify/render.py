@@ -1,0 +1,115 @@
+"""Text renderings of a :class:`~dropout_verify.results.RunReport`: the verdict table and the evidence.
+
+Used by ``dropout-check`` and by the pytest plugin's summary; the Markdown report is built
+from the same rows. No torch here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .results import ImplementationResult, PropertyOutcome, RunReport
+
+__all__ = ["LEGEND", "rows", "text_report", "verdict_line"]
+
+LEGEND = ("pass: the property holds; FAIL: it does not (a crash or hang included); n/a: not a property of this "
+          "implementation (its kind, or a keyword it lacks); info: reported, not judged; not run: the worker was "
+          "lost or the run interrupted first")
+_CONTRACT = re.compile(r"^C(\d+)$")
+
+
+def _order(outcome: PropertyOutcome) -> tuple[int, str, str]:
+    match = _CONTRACT.match(outcome.contract)
+    return (int(match.group(1)) if match else 99, outcome.title, outcome.property)
+
+
+def rows(report: RunReport) -> list[tuple[PropertyOutcome, list[str]]]:
+    """One row per property (in contract order): a representative outcome and each
+    implementation's verdict ("-" where an implementation has no such property)."""
+    first: dict[str, PropertyOutcome] = {}
+    for result in report.implementations:
+        for outcome in result.outcomes:
+            first.setdefault(outcome.property, outcome)
+    table = []
+    for name, outcome in sorted(first.items(), key=lambda item: _order(item[1])):
+        cells = []
+        for result in report.implementations:
+            verdicts = [o.verdict for o in result.outcomes if o.property == name]
+            cells.append(verdicts[0] if verdicts else "-")
+        table.append((outcome, cells))
+    return table
+
+
+def label(outcome: PropertyOutcome) -> str:
+    return f"{outcome.label[:24]:<24} {outcome.property}"
+
+
+def _targets(report: RunReport) -> list[str]:
+    lines = []
+    for index, result in enumerate(report.implementations, 1):
+        source = {"option": "from --kind", "declared": "declared", "torch": "torch's own",
+                  "default": "default"}.get(result.kind_source, result.kind_source)
+        kind = f" (kind {result.kind}, {source})" if result.kind else ""
+        lines.append(f"  [{index}] {result.spec}{kind}")
+    return lines
+
+
+def verdict_line(report: RunReport) -> str:
+    failing = [r for r in report.implementations if r.verdict not in ("pass",)]
+    if report.interrupted:
+        return "interrupted: the verdicts above are those reached before the interruption"
+    if not failing:
+        named = "" if report.settings.get("named", True) else (
+            " (no implementation was named, so only the built-in references were verified: give MODULE:ATTR "
+            "or set DROPOUT_IMPL to verify yours)")
+        return f"all properties hold{named}"
+    return f"some properties FAIL ({len(failing)} of {len(report.implementations)} implementations)"
+
+
+def text_report(report: RunReport, *, header: bool = True, verbose: bool = False) -> str:
+    """The verdict table, findings, notes and the evidence of every failure."""
+    out: list[str] = []
+    if header and report.settings:
+        out += [f"dropout: level {report.settings['level']}, seed {report.settings['seed']}; false-alarm budget "
+                f"{report.settings['alpha']:g} per implementation over {report.settings['decisions']} decisions "
+                f"(alpha {report.settings['alpha_per_decision']:.3g} each); device {report.settings['device']}", ""]
+    out += _targets(report)
+    width = max([len(label(o)) for o, _ in rows(report)] + [40]) + 2
+    count = len(report.implementations)
+    head = f"{'property':<{width}}" + "".join(f"[{i}]".center(14) for i in range(1, count + 1))
+    out += ["", f"({LEGEND})", head, "-" * len(head)]
+    for outcome, cells in rows(report):
+        out.append(f"{label(outcome):<{width}}" + "".join(cell.center(14) for cell in cells))
+    out += _sections(report, verbose)
+    return "\n".join(out)
+
+
+def _sections(report: RunReport, verbose: bool) -> list[str]:
+    out: list[str] = []
+    index = {r.spec: i for i, r in enumerate(report.implementations, 1)}
+    findings = [(r, f) for r in report.implementations for f in r.findings]
+    if findings:
+        out += ["", "Findings (judged under C1: global state):"]
+        out += [f"  [{index[r.spec]}] {f}" for r, f in findings]
+    notes = sorted({(index[o.implementation], n) for r in report.implementations for o in r.outcomes
+                    for n in o.notes if "changed torch's global state" not in n})
+    if notes:
+        out += ["", "Reported, not judged:"]
+        out += [f"  [{i}] {n}" for i, n in notes]
+    unexercised = [(r, o) for r in report.implementations for o in r.outcomes
+                   if o.verdict in ("n/a", "not supported", "not run") and (verbose or o.verdict != "n/a")]
+    if unexercised:
+        out += ["", "Not judged:"]
+        out += [f"  [{index[r.spec]}] {o.property}: {o.verdict}: {o.reason}" for r, o in unexercised]
+    failures = [o for r in report.implementations for o in r.outcomes if o.verdict == "FAIL"]
+    if failures:
+        out += ["", "Evidence (the first failure of each property and implementation):"]
+        for outcome in failures:
+            out += ["", f"--- {outcome.property} [{outcome.implementation}]", outcome.message or outcome.reason]
+    return out
+
+
+def implementation_summary(result: ImplementationResult) -> str:
+    failed = sum(o.verdict == "FAIL" for o in result.outcomes)
+    return (f"{result.spec}: {len(result.outcomes)} properties, {failed} FAIL, {result.seconds:.1f} s"
+            + (" (interrupted)" if result.interrupted else ""))

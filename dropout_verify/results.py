@@ -1,0 +1,199 @@
+"""Results as data: one :class:`PropertyOutcome` per (implementation, property), one report per run.
+
+Tests produce these objects (the plugin builds them from each test's recorded decisions and
+its :class:`~dropout_verify.harness.PropertyViolation`), workers send them to the supervisor
+as JSON, and every rendering (the terminal table, report.json, report.md, JUnit XML, plots)
+is made from them. Nothing is parsed back from test ids or exception text.
+
+The JSON form is documented in docs/REPORT.md; ``SCHEMA_VERSION`` changes with any
+incompatible change to it. No torch here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "VERDICTS",
+    "Decision",
+    "ImplementationResult",
+    "PropertyOutcome",
+    "RunReport",
+    "merge_outcomes",
+]
+
+SCHEMA = "dropout-verify/report"
+SCHEMA_VERSION = 1
+# pass: holds; FAIL: does not (a crash or hang included); n/a: not exercised for this
+# implementation (no such keyword, or not a property of its kind); not supported: the kernel
+# has no implementation for the inputs (attention backends); info: reported, not judged;
+# not run: the worker was lost or the run interrupted before it ran.
+VERDICTS = ("pass", "FAIL", "n/a", "not supported", "info", "not run")
+
+
+def _finite(value: float) -> float | str:
+    """JSON has no inf or NaN: those travel as strings."""
+    return value if math.isfinite(value) else repr(value)
+
+
+@dataclass
+class Decision:
+    """One statistical decision (a :class:`~dropout_verify.stats.TestResult`), as data."""
+
+    name: str
+    statistic: float
+    log_pvalue: float
+    alpha: float
+    samples: int
+    estimate: float
+    expected: float
+    ci: tuple[float, float]
+    rejected: bool
+    detail: str = ""
+    evidence: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def pvalue(self) -> float:
+        return math.exp(self.log_pvalue) if self.log_pvalue > -745 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "statistic": _finite(self.statistic), "pvalue": self.pvalue,
+            "log_pvalue": _finite(self.log_pvalue), "alpha": self.alpha, "samples": self.samples,
+            "estimate": _finite(self.estimate), "expected": _finite(self.expected),
+            "ci": [_finite(self.ci[0]), _finite(self.ci[1])], "rejected": self.rejected,
+            "detail": self.detail, "evidence": self.evidence,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decision:
+        number = lambda v: float(v)
+        return cls(
+            name=data["name"], statistic=number(data["statistic"]), log_pvalue=number(data["log_pvalue"]),
+            alpha=float(data["alpha"]), samples=int(data["samples"]), estimate=number(data["estimate"]),
+            expected=number(data["expected"]), ci=(number(data["ci"][0]), number(data["ci"][1])),
+            rejected=bool(data["rejected"]), detail=data.get("detail", ""), evidence=data.get("evidence", {}),
+        )
+
+
+@dataclass
+class PropertyOutcome:
+    """The verdict of one property for one implementation, with its evidence."""
+
+    implementation: str
+    property: str  # the test function, e.g. "test_keep_rate"
+    contract: str  # "C3"
+    title: str  # "keep rate"
+    claim: str  # "kept units ~ Binomial(n, 1-p)"
+    verdict: str
+    reason: str = ""  # why n/a, not supported or not run; the headline of a failure
+    expected: str = ""
+    seen: str = ""
+    message: str = ""  # the full evidence text a person reads
+    decisions: list[Decision] = field(default_factory=list)
+    example: dict[str, Any] | None = None
+    reproduce: str = ""
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # reported, not judged
+    variant: str = ""  # the parametrised case (e.g. "nan" for p = NaN), "" when there is one
+    variants: list[dict[str, str]] = field(default_factory=list)  # each case's verdict, once merged
+
+    @property
+    def label(self) -> str:
+        return f"{self.contract} {self.title}".strip()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["decisions"] = [d.to_json() for d in self.decisions]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PropertyOutcome:
+        fields = dict(data)
+        fields["decisions"] = [Decision.from_json(d) for d in data.get("decisions", [])]
+        return cls(**fields)
+
+
+# Which verdict a property gets when its parametrised cases differ: the most severe.
+_SEVERITY = {"FAIL": 5, "not run": 4, "pass": 3, "info": 2, "not supported": 1, "n/a": 0}
+
+
+def merge_outcomes(outcomes: list[PropertyOutcome]) -> list[PropertyOutcome]:
+    """One outcome per (implementation, property): parametrised cases (p = NaN, float16 at
+    p = 1e-7, ...) merged, the most severe verdict winning, every case kept in ``variants``."""
+    groups: dict[tuple[str, str], list[PropertyOutcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault((outcome.implementation, outcome.property), []).append(outcome)
+    merged = []
+    for group in groups.values():
+        if len(group) == 1 and not group[0].variant:
+            merged.append(group[0])
+            continue
+        worst = max(group, key=lambda o: _SEVERITY.get(o.verdict, 0))
+        failing = [o for o in group if o.verdict == worst.verdict]
+        combined = PropertyOutcome(**{**worst.__dict__, "decisions": [d for o in group for d in o.decisions],
+                                      "notes": list(dict.fromkeys(n for o in group for n in o.notes)),
+                                      "seconds": round(sum(o.seconds for o in group), 3), "variant": ""})
+        combined.variants = [{"variant": o.variant, "verdict": o.verdict, "reason": o.reason} for o in group]
+        if worst.verdict == "FAIL" and len(failing) > 1:
+            others = ", ".join(o.variant for o in failing[1:])
+            combined.message = f"{worst.message}\n  (also fails for the cases: {others})"
+        merged.append(combined)
+    return merged
+
+
+@dataclass
+class ImplementationResult:
+    """Everything about one implementation: its kind, its properties, findings, time."""
+
+    spec: str
+    kind: str = ""
+    kind_source: str = ""  # "option", "declared", "torch" or "default"
+    outcomes: list[PropertyOutcome] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # global state changes, lost workers
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def verdict(self) -> str:
+        if any(o.verdict in ("FAIL", "not run") for o in self.outcomes) or not self.outcomes:
+            return "FAIL" if not self.interrupted else "interrupted"
+        return "interrupted" if self.interrupted else "pass"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec, "kind": self.kind, "kind_source": self.kind_source, "verdict": self.verdict,
+            "seconds": round(self.seconds, 3), "interrupted": self.interrupted, "findings": self.findings,
+            "properties": [o.to_json() for o in self.outcomes],
+        }
+
+
+@dataclass
+class RunReport:
+    """One run: its settings (for the header and reproduction) and every implementation's result."""
+
+    settings: dict[str, Any]
+    implementations: list[ImplementationResult]
+    interrupted: bool = False
+    seconds: float = 0.0
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 2
+        return 0 if all(r.verdict == "pass" for r in self.implementations) else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "schema_version": SCHEMA_VERSION,
+            "run": {**self.settings, "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
+                    "exit_code": self.exit_code},
+            "environment": self.environment,
+            "implementations": [r.to_json() for r in self.implementations],
+        }

@@ -1,0 +1,76 @@
+"""The result of one statistical decision, and how p-values are printed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..results import Decision
+
+__all__ = ["LOG2", "TestResult", "format_p"]
+
+LOG2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One statistical decision: what was measured, how surprising it is under H0, the verdict.
+
+    Attributes:
+        name: what was tested, e.g. "keep rate".
+        statistic: the test statistic (a count, a chi-square value, a sum).
+        log_pvalue: natural log of the p-value under H0 (0 means p = 1).
+        samples: the number of Bernoulli decisions (or pairs, or calls) the test used.
+        estimate: the effect estimate (a rate, a correlation, a variance ratio).
+        expected: what ``estimate`` is under H0.
+        ci: a (1 - alpha) confidence interval for the effect.
+        alpha: the decision's threshold: H0 is rejected when the p-value is below it.
+        detail: one line about where the effect is (a position, a lag).
+        evidence: arrays to plot when the decision fails (rates by position, correlation by lag).
+    """
+
+    name: str
+    statistic: float
+    log_pvalue: float
+    samples: int
+    estimate: float
+    expected: float
+    ci: tuple[float, float]
+    alpha: float
+    detail: str = ""
+    evidence: dict[str, list[float]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def pvalue(self) -> float:
+        return math.exp(self.log_pvalue)
+
+    def to_decision(self) -> Decision:
+        """The result as report data (``results.Decision``)."""
+        return Decision(self.name, self.statistic, self.log_pvalue, self.alpha, self.samples, self.estimate,
+                        self.expected, self.ci, self.rejected, self.detail, self.evidence)
+
+    @property
+    def rejected(self) -> bool:
+        return self.log_pvalue < math.log(self.alpha)
+
+    def describe(self) -> str:
+        """A short, fixed-format account of the decision for failure messages and reports."""
+        verdict = "REJECTED" if self.rejected else "consistent with H0"
+        lines = [
+            f"{self.name}: {verdict}",
+            f"  expected {self.expected:.6g}, estimated {self.estimate:.6g} "
+            f"(CI at {1 - self.alpha:.10g}: [{self.ci[0]:.6g}, {self.ci[1]:.6g}])",
+            f"  statistic {self.statistic:.6g} over {self.samples:,} samples; "
+            f"p-value {format_p(self.log_pvalue)} vs threshold alpha {self.alpha:.3g}",
+        ]
+        if self.detail:
+            lines.append(f"  {self.detail}")
+        return "\n".join(lines)
+
+
+def format_p(log_p: float) -> str:
+    if log_p == -math.inf:
+        return "0 (below 1e-308, log p = -inf)"
+    if log_p > math.log(1e-300):
+        return f"{math.exp(log_p):.3g}"
+    return f"10^{log_p / math.log(10):.1f}"

@@ -1,0 +1,440 @@
+"""``dropout-check``'s supervisor: one worker process per implementation, watched from outside.
+
+An implementation may loop forever, block in C, abort, segfault, exit, or change torch's
+global state; none of that may cost another implementation its verdict, or the run its end.
+So the supervisor (this module; it never imports torch or user code)
+
+1. starts one *collect* worker that resolves every spec and lists the properties (a bad spec
+   is a usage error, exit 4, before anything runs);
+2. verifies each implementation in a *run* worker of its own (``worker``), reading its events
+   (which property and example is running, each outcome as data) from a pipe and its call
+   clock from the watch slot (``watch``);
+3. when a call outlives the time limit, asks the worker for its Python stack (SIGUSR1),
+   ends it (SIGKILL) and fails the running property as hung; when the worker dies (a signal,
+   an exit), fails the running property with the signal or status and the implementation's
+   last frame from the fault dump; then starts a new worker for the properties not yet run,
+   until ``MAX_LOST_WORKERS`` workers of one implementation were lost, after which the rest
+   are reported "not run";
+4. on Ctrl-C, ends the workers and returns the verdicts reached so far, marked interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+from .options import UsageError
+from .results import ImplementationResult, PropertyOutcome, merge_outcomes
+from .watch import WatchSlot
+
+__all__ = ["MAX_LOST_WORKERS", "Plan", "PlannedTest", "Supervisor"]
+
+MAX_LOST_WORKERS = 3
+STARTUP_LIMIT_S = 300.0  # a worker that has not said hello by then is stuck in start-up
+DUMP_WAIT_S = 2.0  # how long a hung worker gets to write its stack before it is killed
+# Frames of these packages are the suite's or the test runner's, not the implementation's.
+_OWN_FRAMES = re.compile(r"[/\\](dropout_verify|_pytest|pluggy|hypothesis)[/\\]|[/\\]runpy\.py$")
+_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"])
+
+
+@dataclass
+class PlannedTest:
+    id: str
+    spec: str
+    property: str
+    contract: str
+    title: str
+    claim: str
+    variant: str = ""
+
+
+@dataclass
+class Plan:
+    """What the collect worker found: each spec's kind and its properties, in run order."""
+
+    targets: dict[str, dict[str, str]]
+    tests: dict[str, list[PlannedTest]]
+
+
+def _signal_name(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+def last_frames(dump: str) -> tuple[str, list[str]]:
+    """(the implementation's innermost frame, the stack's innermost frames) from a fault dump."""
+    block: list[str] = []
+    in_current = False
+    for line in dump.splitlines():
+        if line.startswith("Current thread") or (line.startswith("Thread ") and not block):
+            in_current, block = True, []
+            continue
+        if in_current:
+            if line.strip().startswith("File "):
+                block.append(line.strip())
+            elif block:
+                break
+    def path(frame: str) -> str:
+        return frame.split('"')[1] if '"' in frame else frame
+
+    theirs = [frame for frame in block if not _OWN_FRAMES.search(path(frame))]
+    outside_stdlib = [frame for frame in theirs if not os.path.realpath(path(frame)).startswith(_STDLIB)]
+    own = (outside_stdlib or theirs or [""])[0]
+    return own, block[:6]
+
+
+class _Channel:
+    """Reads newline-separated JSON events from the worker's pipe without blocking."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = b""
+        self.closed = False
+
+    def read(self, timeout: float) -> list[dict[str, Any]]:
+        if self.closed:
+            return []
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return []
+        chunk = os.read(self.fd, 1 << 16)
+        if not chunk:
+            self.closed = True
+        self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\n")
+        events = []
+        for line in lines:
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut short by a dying worker
+        return events
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen[bytes]
+    channel: _Channel
+    slot: WatchSlot
+    dump_path: Path
+    log_path: Path
+    started: float
+    hello: bool = False
+    finished: int | None = None
+    running: str | None = None  # the node id of the property in progress
+    example: str = ""
+    killed_for: str = ""  # why the supervisor ended it
+    usage_errors: list[str] = field(default_factory=list)
+
+
+class Supervisor:
+    """Runs the collect worker and one run worker per implementation (see the module docstring)."""
+
+    def __init__(self, run: RunConfig, options: dict[str, str], *, select_expression: str | None = None,
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None, verbose: bool = False) -> None:
+        self.run = run
+        self.options = options
+        self.select = select_expression
+        self.on_event = on_event or (lambda kind, data: None)
+        self.verbose = verbose
+        self.folder = Path(tempfile.mkdtemp(prefix="dropout-check-"))
+        self.counter = 0
+        self.workers: list[_Worker] = []
+        self.environment: dict[str, str] = {}  # torch version, GPU: what the workers run on
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: end every worker; each verify() returns what it has, marked interrupted."""
+        self.stopping.set()
+        with self._lock:
+            workers = list(self.workers)
+        for worker in workers:
+            if worker.process.poll() is None:
+                self._kill(worker)
+
+    # ------------------------------------------------------------------ workers
+    def _environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the suite's own plugin, whatever is installed
+        env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONFAULTHANDLER"] = ""
+        return env
+
+    def _start(self, mode: str, specs: list[str], done: list[str]) -> _Worker:
+        with self._lock:
+            self.counter += 1
+            stem = self.folder / f"worker{self.counter}"
+        read_fd, write_fd = os.pipe()
+        slot_path = f"{stem}.watch"
+        slot = WatchSlot(slot_path, create=True)
+        job = {"mode": mode, "specs": specs, "options": self.options, "done": done, "select": self.select,
+               "channel_fd": write_fd, "watch": slot_path, "dump": f"{stem}.dump"}
+        job_path = Path(f"{stem}.json")
+        job_path.write_text(json.dumps(job))
+        log_path = Path(f"{stem}.log")
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dropout_verify.worker", str(job_path)],
+                cwd=self.run.invocation_dir, env=self._environment(), stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True,
+            )
+        os.close(write_fd)
+        worker = _Worker(process, _Channel(read_fd), slot, Path(f"{stem}.dump"), log_path, time.monotonic())
+        with self._lock:
+            self.workers.append(worker)
+        return worker
+
+    def _end(self, worker: _Worker, reason: str, dump_first: bool) -> None:
+        """End a worker from outside: ask for its stack first (SIGUSR1), then SIGKILL its group."""
+        worker.killed_for = reason
+        if dump_first and worker.process.poll() is None and hasattr(signal, "SIGUSR1"):
+            size = worker.dump_path.stat().st_size if worker.dump_path.exists() else 0
+            try:
+                worker.process.send_signal(signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + DUMP_WAIT_S
+            while time.monotonic() < deadline:
+                if worker.dump_path.exists() and worker.dump_path.stat().st_size > size:
+                    time.sleep(0.1)  # let it finish writing
+                    break
+                time.sleep(0.02)
+        self._kill(worker)
+
+    @staticmethod
+    def _kill(worker: _Worker) -> None:
+        try:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        worker.process.wait()
+
+    def _pump(self, worker: _Worker, handle: Callable[[dict[str, Any]], None], timeout: float = 0.1) -> None:
+        for event in worker.channel.read(timeout):
+            kind = event.get("event")
+            if kind == "hello":
+                worker.hello = True
+            elif kind == "test_start":
+                worker.running, worker.example = event["id"], ""
+            elif kind == "example":
+                worker.example = event.get("example", "")
+            elif kind == "outcome":
+                worker.running = None
+            elif kind == "finished":
+                worker.finished = int(event.get("exit", 0))
+            elif kind == "usage_error":
+                worker.usage_errors.append(event.get("message", ""))
+            handle(event)
+            self.on_event(str(kind), event)
+
+    def _drain(self, worker: _Worker, handle: Callable[[dict[str, Any]], None]) -> None:
+        """Read what an ended worker wrote (bounded: a forked child may hold the pipe open)."""
+        deadline = time.monotonic() + 1.0
+        while not worker.channel.closed and time.monotonic() < deadline:
+            self._pump(worker, handle, timeout=0.05)
+
+    def _watch(self, worker: _Worker, handle: Callable[[dict[str, Any]], None]) -> None:
+        """Follow a worker until it ends (by itself, or ended for a hang or a silent start)."""
+        limit = self.run.call_timeout
+        while True:
+            self._pump(worker, handle)
+            if self.stopping.is_set():
+                self._kill(worker)
+                break
+            if worker.process.poll() is not None:
+                self._drain(worker, handle)
+                break
+            in_call, _ = worker.slot.read()
+            if in_call > limit:
+                self._end(worker, f"a call ran past the time limit of {limit:g} s", dump_first=True)
+                break
+            if not worker.hello and time.monotonic() - worker.started > STARTUP_LIMIT_S:
+                self._end(worker, f"the worker did not start within {STARTUP_LIMIT_S:g} s", dump_first=True)
+                break
+        worker.channel.close()
+        worker.slot.close()
+
+    def _dump_text(self, worker: _Worker) -> str:
+        try:
+            return worker.dump_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _log_tail(self, worker: _Worker, lines: int = 15) -> str:
+        try:
+            text = worker.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    # ------------------------------------------------------------------ collect
+    def collect(self, specs: list[str]) -> Plan:
+        """Resolve every spec and list its properties, in one isolated worker; UsageError on a bad spec."""
+        targets: dict[str, dict[str, str]] = {}
+        tests: dict[str, list[PlannedTest]] = {spec: [] for spec in specs}
+
+        def handle(event: dict[str, Any]) -> None:
+            if event.get("event") == "targets":
+                for target in event["targets"]:
+                    targets[target["spec"]] = target
+                self.environment = dict(event.get("environment", {}))
+            elif event.get("event") == "collected":
+                for test in event["tests"]:
+                    tests.setdefault(test["spec"], []).append(PlannedTest(**test))
+
+        worker = self._start("collect", specs, [])
+        limit = self.run.call_timeout + 60.0
+        while worker.process.poll() is None:
+            self._pump(worker, handle)
+            if time.monotonic() - worker.started > limit:
+                self._end(worker, "", dump_first=True)
+                own, _ = last_frames(self._dump_text(worker))
+                raise UsageError(f"resolving the specs (importing {', '.join(specs)}) did not finish within "
+                                 f"{limit:g} s" + (f"; it was at {own}" if own else ""))
+        self._drain(worker, handle)
+        worker.channel.close()
+        worker.slot.close()
+        if worker.usage_errors:
+            raise UsageError("\n".join(worker.usage_errors))
+        code = worker.process.returncode
+        if self.select and code == 5 and not any(tests.values()):  # pytest: no tests collected
+            raise UsageError(f"-k {self.select!r} selects no property")
+        if code != 0 or worker.finished is None:
+            own, _ = last_frames(self._dump_text(worker))
+            raise UsageError(f"resolving the specs {', '.join(specs)} failed ({_signal_name(code)})"
+                             + (f" at {own}" if own else "") + f"\n{self._log_tail(worker)}")
+        return Plan(targets=targets, tests=tests)
+
+    # ------------------------------------------------------------------ run one implementation
+    def verify(self, spec: str, planned: list[PlannedTest], target: dict[str, str]) -> ImplementationResult:
+        """Verify one implementation in as many workers as it takes; a verdict for every property."""
+        result = ImplementationResult(spec=spec, kind=target.get("kind", ""), kind_source=target.get("kind_source", ""))
+        by_id = {test.id: test for test in planned}
+        outcomes: dict[str, PropertyOutcome] = {}
+        started = time.monotonic()
+        lost = 0
+
+        def handle(event: dict[str, Any]) -> None:
+            if event.get("event") == "outcome":
+                outcomes[event["id"]] = PropertyOutcome.from_json(event["outcome"])
+
+        try:
+            while len(outcomes) < len(planned):
+                if self.stopping.is_set():
+                    raise KeyboardInterrupt
+                worker = self._start("run", [spec], sorted(outcomes))
+                self._watch(worker, handle)
+                if self.stopping.is_set():
+                    raise KeyboardInterrupt
+                if len(outcomes) >= len(planned):
+                    break
+                if worker.finished is not None and not worker.killed_for:
+                    # The worker ran to its end without these properties: nothing to retry.
+                    for test in planned:
+                        if test.id not in outcomes:
+                            outcomes[test.id] = self._not_run(
+                                test, f"the worker finished (pytest exit status {worker.finished}) without running "
+                                      f"it\n{self._log_tail(worker)}")
+                    break
+                lost += 1
+                cause = self._loss(worker, spec, by_id, outcomes)
+                result.findings.append(cause)
+                if lost >= MAX_LOST_WORKERS:
+                    for test in planned:
+                        if test.id not in outcomes:
+                            outcomes[test.id] = self._not_run(test, f"worker lost {lost} times (last: {cause})")
+                    break
+        except KeyboardInterrupt:
+            result.interrupted = True
+            self.interrupt()
+            for test in planned:
+                if test.id not in outcomes:
+                    outcomes[test.id] = self._not_run(test, "the run was interrupted (Ctrl-C)")
+        result.outcomes = merge_outcomes([outcomes[test.id] for test in planned if test.id in outcomes])
+        result.findings = sorted(set(result.findings) | {n for o in result.outcomes for n in o.notes
+                                                         if "changed torch's global state" in n})
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _not_run(self, test: PlannedTest, reason: str) -> PropertyOutcome:
+        return PropertyOutcome(implementation=test.spec, property=test.property, contract=test.contract,
+                               title=test.title, claim=test.claim, verdict="not run", reason=reason,
+                               message=f"not run: {reason}", variant=test.variant)
+
+    def _loss(self, worker: _Worker, spec: str, by_id: dict[str, PlannedTest],
+              outcomes: dict[str, PropertyOutcome]) -> str:
+        """Fail the property a lost worker was running; return what happened, in words."""
+        code = worker.process.returncode
+        if worker.killed_for:
+            what = f"hung: {worker.killed_for}"
+        elif code is not None and code < 0:
+            what = f"crashed with {_signal_name(code)}"
+        else:
+            what = f"ended the process ({_signal_name(code or 0)}) without finishing"
+        own, frames = last_frames(self._dump_text(worker))
+        running = worker.running
+        if running is None or running not in by_id:
+            pending = [t for t in by_id.values() if t.id not in outcomes]
+            if not worker.hello or not pending:
+                return f"{spec}: the worker {what.removeprefix('the implementation ')} before any property started" \
+                       f"\n{self._log_tail(worker)}"
+            return f"{spec}: the worker {what} between properties"
+        test = by_id[running]
+        reproduce = self.run.command(spec=spec, selector=test.property)
+        lines = [f"{test.contract} {test.title} ({test.claim}) does not hold for {spec}",
+                 "  expected: every call to return" + (f" within {self.run.call_timeout:g} s" if worker.killed_for
+                                                         else " (no crash, no exit of the process)"),
+                 f"  seen:     the implementation {what} while this property ran"]
+        if own:
+            lines.append(f"  last frame of the implementation: {own}")
+        if frames:
+            lines.append("  stack (innermost first):")
+            lines += [f"    {frame}" for frame in frames]
+        if worker.example:
+            lines.append(f"  example:  {worker.example} device={self.run.device}")
+        lines.append(f"  reproduce: {reproduce}")
+        outcomes[running] = PropertyOutcome(
+            implementation=spec, property=test.property, contract=test.contract, title=test.title, claim=test.claim,
+            verdict="FAIL", reason=f"the implementation {what}", expected="every call returns",
+            seen=f"the implementation {what}", message="\n".join(lines), reproduce=reproduce, variant=test.variant,
+        )
+        return f"{spec}: {test.property}: the implementation {what}" + (f" at {own}" if own else "")
+
+    def close(self) -> None:
+        for worker in self.workers:
+            if worker.process.poll() is None:
+                self._kill(worker)
+        for path in self.folder.glob("*"):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass

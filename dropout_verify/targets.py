@@ -1,0 +1,305 @@
+"""Implementations under test: a resolved spec, its kind, and how to call it safely.
+
+A target is a callable ``f(x, p, ...)`` or an ``nn.Module`` class. Keywords ``training`` (or
+``train``), ``inplace`` and ``generator`` are passed when the callable's signature has them.
+A module class is built with the drop probability (constructor keyword ``p``, ``drop_prob``,
+``drop_rate`` or ``rate``) and ``inplace`` when its constructor takes it, switched with
+``.train()``/``.eval()`` for the training flag, and called on x.
+
+Calls go through :meth:`Target.call`, which turns everything an implementation can do wrong
+at the call level (raise, exit, return a non-tensor, hang, change torch's global state) into
+an :class:`ImplementationFailure` or a recorded finding: the suite reports it and goes on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import torch
+
+from . import guard
+from .kinds import KINDS, Kind, get_kind
+from .known import accepted_ranks, known_kind
+from .specs import SpecError, resolve_object
+
+__all__ = [
+    "MODULE_PROBABILITY_KEYWORDS",
+    "ImplementationFailure",
+    "Target",
+    "resolve_target",
+]
+
+OPTIONAL_KEYWORDS = ("training", "inplace", "generator")
+T = TypeVar("T")
+MODULE_PROBABILITY_KEYWORDS = ("p", "drop_prob", "drop_rate", "rate")
+
+
+class ImplementationFailure(AssertionError):
+    """The implementation raised, exited, returned a non-tensor, or hung: the property fails."""
+
+
+def _parameter_names(fn: Callable[..., Any]) -> set[str]:
+    """Names of fn's parameters, from its signature or, for torch operators, its schema."""
+    schema_owner = getattr(fn, "default", fn)  # an OpOverloadPacket's .default overload
+    schema = getattr(schema_owner, "_schema", None)
+    if schema is not None:
+        return {argument.name for argument in schema.arguments}
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD}
+
+
+@dataclass
+class Target:
+    """One implementation under test, called in the drop-probability convention.
+
+    ``convention="keep"`` means the callable takes the keep probability: it is passed 1 - p.
+    """
+
+    spec: str
+    fn: Any  # the callable, or the nn.Module class
+    kind: Kind = field(default_factory=lambda: KINDS["element"])
+    kind_source: str = "default"
+    convention: str = "drop"
+    parameters: set[str] = field(default_factory=set)
+    module_probability: str | None = None  # constructor keyword taking p, for module classes
+    call_timeout: float = 60.0
+    hung: str | None = None  # set once a call hangs (plain pytest): later calls fail at once
+    _modules: dict[tuple[str, bool | None], torch.nn.Module] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:  # shown in Hypothesis's falsifying example
+        return f"Target({self.spec!r}, kind={self.kind.name!r}, convention={self.convention!r})"
+
+    @property
+    def is_module(self) -> bool:
+        return self.module_probability is not None
+
+    @property
+    def training_keyword(self) -> str | None:
+        if self.is_module:
+            return "training"  # .train() / .eval()
+        for name in ("training", "train"):
+            if name in self.parameters:
+                return name
+        return None
+
+    def supports(self, keyword: str) -> bool:
+        """Whether the target takes ``keyword`` (``training`` also matches ``train`` and modules)."""
+        if keyword == "training":
+            return self.training_keyword is not None
+        return keyword in self.parameters
+
+    def argument_for(self, p: float) -> float:
+        """The probability argument passed for drop probability p."""
+        return 1.0 - p if self.convention == "keep" else p
+
+    def keep_probability(self, p: float) -> float:
+        """The keep probability a correct implementation uses when called for drop probability p.
+
+        In the keep convention that is exactly the number passed, so no rounding of 1 - p
+        is blamed on the implementation.
+        """
+        return self.argument_for(p) if self.convention == "keep" else 1.0 - p
+
+    # ------------------------------------------------------------------ calling
+    def _module(self, p: Any, inplace: bool | None) -> torch.nn.Module:
+        key = (f"{type(p).__name__}:{p!r}", inplace)
+        module = self._modules.get(key)
+        if module is None:
+            arguments: dict[str, Any] = {str(self.module_probability): p}
+            if inplace is not None and "inplace" in self.parameters:
+                arguments["inplace"] = inplace
+            module = self.fn(**arguments)
+            if not isinstance(module, torch.nn.Module):
+                raise TypeError(f"{self.spec}(...) built a {type(module).__name__}, not an nn.Module")
+            if len(self._modules) > 64:
+                self._modules.clear()
+            self._modules[key] = module
+        return module
+
+    def raw_call(self, x: Any, p: Any, **keywords: Any) -> Any:
+        """Call with keywords renamed for this target, without any checks (for bad-input tests)."""
+        if self.is_module:
+            module = self._module(p, keywords.get("inplace"))
+            module.train(bool(keywords.get("training", True)))
+            return module(x)
+        if "training" in keywords and self.training_keyword != "training":
+            keywords = dict(keywords)
+            keywords[str(self.training_keyword)] = keywords.pop("training")
+        return self.fn(x, p, **keywords)
+
+    def unchecked_call(self, x: Any, p: Any, **keywords: Any) -> Any:
+        """A raw call under the guard (time limit, global state undone): whatever the
+        implementation raises comes out as it is (bad-input tests judge the exception)."""
+        describe = lambda: f"{self.spec}(x, {p!r}, ...)"
+        try:
+            return guard.guarded_call(lambda: self.raw_call(x, p, **keywords), describe, self.call_timeout)
+        except guard.CallTimeout:
+            self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
+            raise ImplementationFailure(f"{self.hung}: treated as hung") from None
+
+    def describe_call(self, x: torch.Tensor, argument: Any, keywords: dict[str, Any]) -> str:
+        shown = [f"x<{tuple(x.shape)} {x.dtype}>", repr(argument)] + [f"{k}={v!r}" for k, v in keywords.items()]
+        return f"{self.spec}({', '.join(shown)})"
+
+    def _keywords(self, training: bool | None, inplace: bool | None,
+                  generator: torch.Generator | None) -> dict[str, Any]:
+        keywords: dict[str, Any] = {}
+        if training is not None and self.training_keyword:
+            keywords["training"] = training
+        if inplace is not None and "inplace" in self.parameters:
+            keywords["inplace"] = inplace
+        if generator is not None and "generator" in self.parameters:
+            keywords["generator"] = generator
+        return keywords
+
+    def _guarded(self, run: Callable[[], T], describe: Callable[[], str]) -> T:
+        """Run calls of the implementation under the guard; translate what they do wrong."""
+        if self.hung:
+            raise ImplementationFailure(f"{self.spec} hung earlier ({self.hung}); not called again")
+        try:
+            return guard.guarded_call(run, describe, self.call_timeout)
+        except guard.CallTimeout:
+            self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
+            raise ImplementationFailure(f"{self.hung}: treated as hung") from None
+        except (KeyboardInterrupt, ImplementationFailure):
+            raise
+        except SystemExit as error:
+            raise ImplementationFailure(f"{describe()} called sys.exit({error.code!r})") from None
+        except BaseException as error:
+            frames = traceback.format_exception(type(error), error, error.__traceback__)
+            raise ImplementationFailure(
+                f"{describe()} raised {type(error).__name__}: {error}\n" + "".join(frames[-3:]).rstrip()
+            ) from None
+
+    def _tensor(self, result: Any, describe: Callable[[], str]) -> torch.Tensor:
+        if isinstance(result, (tuple, list)) and result and isinstance(result[0], torch.Tensor):
+            result = result[0]
+        if not isinstance(result, torch.Tensor):
+            raise ImplementationFailure(f"{describe()} returned {type(result).__name__}, not a torch.Tensor")
+        return result
+
+    def call(
+        self,
+        x: torch.Tensor,
+        p: float,
+        *,
+        training: bool | None = True,
+        inplace: bool | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Call the implementation as dropout(x, p) and return its output tensor.
+
+        ``training``/``inplace``/``generator`` are passed only when not None and supported.
+        A tuple result (``aten.native_dropout`` returns ``(output, mask)``) yields its first
+        element. Raises ImplementationFailure for anything that is not a tensor result.
+        """
+        keywords = self._keywords(training, inplace, generator)
+        argument = self.argument_for(p)
+        describe = lambda: self.describe_call(x, argument, keywords)
+        result = self._guarded(lambda: self.raw_call(x, argument, **keywords), describe)
+        return self._tensor(result, describe)
+
+    def call_batches(self, x: torch.Tensor, p: float, calls: int, reduce: Callable[[torch.Tensor], torch.Tensor],
+                     *, max_batch: int = 4096) -> Iterator[list[torch.Tensor]]:
+        """Make ``calls`` training calls on x, yielding ``reduce(output)`` of each, batch by batch.
+
+        Statistical properties make up to millions of calls of one input (a whole-call
+        drop-path decides once per call). A batch of calls shares one guard (time limit and
+        state check), and batches grow while they take under 50 ms, so the guard costs
+        nothing per call and a batch stays far inside the time limit of one call.
+        """
+        keywords = self._keywords(True, None, None)
+        argument = self.argument_for(p)
+        describe = lambda: self.describe_call(x, argument, keywords)
+        raw_call, tensor = self.raw_call, self._tensor
+        size, remaining = 1, calls
+        while remaining > 0:
+            count = min(size, remaining)
+            outputs: list[torch.Tensor] = []
+
+            def run(count: int = count, outputs: list[torch.Tensor] = outputs) -> None:
+                for _ in range(count):
+                    outputs.append(reduce(tensor(raw_call(x, argument, **keywords), describe)))
+
+            started = time.perf_counter()
+            self._guarded(run, describe)
+            if time.perf_counter() - started < 0.05:
+                size = min(2 * size, max_batch)
+            remaining -= count
+            yield outputs
+
+
+def _module_probability_keyword(cls: type, spec: str) -> tuple[str, set[str]]:
+    """The constructor keyword that takes p, and the constructor's parameter names."""
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        raise SpecError(f"{spec!r}: cannot read the constructor signature of {cls.__name__}") from None
+    names = set(parameters)
+    keyword = next((k for k in MODULE_PROBABILITY_KEYWORDS if k in names), None)
+    wrap_hint = (f"; wrap it in a function, e.g. def my_dropout(x, p, training=True): "
+                 f"return {cls.__name__}(..., p).train(training)(x)")
+    if keyword is None:
+        raise SpecError(f"{spec!r}: the module {cls.__name__} takes the drop probability by none of the "
+                        f"constructor keywords {', '.join(MODULE_PROBABILITY_KEYWORDS)}{wrap_hint}")
+    required = [n for n, prm in parameters.items()
+                if n not in (keyword, "inplace") and prm.default is inspect.Parameter.empty
+                and prm.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    if required:
+        raise SpecError(f"{spec!r}: the module {cls.__name__} needs other constructor arguments "
+                        f"({', '.join(required)}){wrap_hint}")
+    return keyword, names
+
+
+def _fit_kind(requested: str, known: str | None, spec: str) -> None:
+    """A usage error when ``requested`` draws inputs that the known kind's implementation rejects."""
+    if known is None or known == requested:
+        return
+    ranks = accepted_ranks(known)
+    if ranks is None:
+        return
+    kind = KINDS[requested]
+    drawn = [r for r in range(0, 6) if kind.accepts_rank(r)]
+    outside = [r for r in drawn if r not in ranks]
+    if outside:
+        raise SpecError(
+            f"--kind {requested} does not fit {spec}: that is a {known} dropout, which takes "
+            f"{' or '.join(f'{r}-D' for r in ranks)} inputs, but {requested} inputs are "
+            f"{', '.join(f'{r}-D' for r in drawn)}; leave --kind out to verify it as {known}")
+
+
+def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = None,
+                   call_timeout: float = 60.0) -> Target:
+    """Turn a spec into a Target, or raise SpecError (a usage error) with a hint."""
+    obj = resolve_object(spec)
+    if isinstance(obj, torch.nn.Module):
+        raise SpecError(f"{spec!r} names an instance of {type(obj).__name__}, whose p is fixed; name its class "
+                        f"(e.g. {type(obj).__module__}:{type(obj).__name__}) so the suite can build it for each p")
+    module_probability = None
+    if inspect.isclass(obj) and issubclass(obj, torch.nn.Module):
+        module_probability, parameters = _module_probability_keyword(obj, spec)
+    elif not callable(obj):
+        raise SpecError(f"{spec!r} names a {type(obj).__name__}, which is not callable")
+    else:
+        parameters = _parameter_names(obj)
+    known = known_kind(obj)
+    if known is not None and known not in KINDS:
+        raise SpecError(f"{spec!r} declares dropout_kind={known!r}, which is no kind: {get_kind(known)}")
+    if kind is not None:
+        get_kind(kind)
+        _fit_kind(kind, known, spec)
+        chosen, source = kind, "option"
+    elif known is not None:
+        chosen, source = known, "declared" if hasattr(obj, "dropout_kind") else "torch"
+    else:
+        chosen, source = "element", "default"
+    return Target(spec=spec, fn=obj, kind=KINDS[chosen], kind_source=source, convention=convention,
+                  parameters=parameters, module_probability=module_probability, call_timeout=call_timeout)

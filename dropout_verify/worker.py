@@ -1,0 +1,85 @@
+"""A worker process of ``dropout-check``: runs the property suite for one implementation.
+
+    python -m dropout_verify.worker JOB.json
+
+The supervisor (``supervisor``) writes the job: the mode (``collect``: resolve the specs and
+list the properties; ``run``: verify one implementation), the run's options, the properties
+already done by an earlier worker, and where the channel (a pipe), the watch slot and the
+fault dump are. The worker runs pytest in-process with the suite's own configuration only
+(``isolated.ini``, no conftest files, no plugin autoloading), reports every event on the
+channel (``events``), marks every call of the implementation in the watch slot (``guard``),
+and dumps its Python stack to the fault file on a crash, or when the supervisor asks with
+SIGUSR1 before ending a hung call.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "pytest_arguments"]
+
+ISOLATED_INI = Path(__file__).resolve().parent / "isolated.ini"
+
+
+def pytest_arguments(job: dict[str, Any], suite: Path) -> list[str]:
+    """The pytest command line of a worker (what runs is the suite and nothing of the host project)."""
+    words = [str(suite), "-c", str(ISOLATED_INI), "--rootdir", str(suite.parent), "--noconftest",
+             "-p", "dropout_verify.plugin", "-p", "no:cacheprovider", "-p", "no:warnings", "-p", "no:stepwise",
+             "-p", "no:faulthandler",  # pytest's would take over the fault dump the supervisor reads
+             "-q", "--tb=no", "-rN", "--no-header", "--dropout-via-cli"]
+    for spec in job["specs"]:
+        words += ["--dropout-impl", spec]
+    for name, value in job["options"].items():
+        words += [f"--dropout-{name}", str(value)]
+    if job.get("select"):
+        words += ["-k", job["select"]]
+    if job["mode"] == "collect":
+        words.append("--collect-only")
+    return words
+
+
+class Deselect:
+    """Leave out the properties an earlier worker of this implementation already judged."""
+
+    def __init__(self, done: list[str]) -> None:
+        self.done = set(done)
+
+    def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
+        if self.done:
+            kept = [item for item in items if item.nodeid not in self.done]
+            config.hook.pytest_deselected(items=[item for item in items if item.nodeid in self.done])
+            items[:] = kept
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    job = json.loads(Path(argv[0]).read_text())
+    from . import events
+
+    events.connect(int(job["channel_fd"]))
+    dump = open(job["dump"], "w")  # noqa: SIM115 - stays open for faulthandler until the process ends
+    faulthandler.enable(file=dump, all_threads=True)
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True)
+    events.emit("hello", pid=os.getpid())
+    import pytest
+
+    from . import guard
+    from .plugin import properties_dir
+    from .watch import WatchSlot
+
+    if job.get("watch"):
+        guard.install_slot(WatchSlot(job["watch"]))
+    code = int(pytest.main(pytest_arguments(job, properties_dir()), plugins=[Deselect(job.get("done", []))]))
+    events.emit("finished", exit=code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
