@@ -1,6 +1,6 @@
 # The README's two commands, each doing all of its own set-up on a fresh machine:
 #   make check   verify dropout implementations (ARGS="MODULE:ATTR --level quick" to choose)
-#   make test    run the project's own tests (what .ci/run runs)
+#   make test    run the project's own tests (what .ci/run runs, after make lint)
 PYTHON ?= python3
 VENV ?= .venv
 # The CPU build of torch 2.13.0; pyproject.toml states the range the project supports.
@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
 check: $(INSTALLED)
@@ -20,4 +20,8 @@ check: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
-.PHONY: check test
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+.PHONY: check test lint

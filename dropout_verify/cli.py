@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .supervisor import MAX_LOST_WORKERS
 
     environment = "\n".join(f"  {o.env:<22}--{o.name}" + (" (several, separated by spaces or commas)"
-                                                             if o.repeatable else "") for o in OPTIONS)
+                                                             if o.repeatable else " (1 or 0)" if o.flag else "")
+                            for o in OPTIONS)
     parser = _Parser(
         prog="dropout-check",
         description="Verify dropout implementations against the contract of correct dropout "
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     for option in OPTIONS:
         if option.repeatable:
             continue  # the positional specs
+        if option.flag:
+            parser.add_argument(option.cli_flag, dest=option.dest, action="store_const", const="1", help=option.help)
+            continue
         default = f" (default {option.default})" if option.default is not None else ""
         # choices are checked by the option's own parser (with a did-you-mean), not argparse.
         metavar = "{" + ",".join(option.choices) + "}" if option.choices else (option.metavar or None)
@@ -148,6 +152,10 @@ def _worker_options(run: RunConfig) -> dict[str, str]:
                "device": run.device, "call-timeout": repr(run.call_timeout)}
     if run.kind is not None:
         options["kind"] = run.kind
+    if run.time is not None:
+        options["time"] = repr(run.time)
+    if run.compile:
+        options["compile"] = "1"
     return options
 
 

@@ -37,6 +37,8 @@ class RunConfig:
     device: str = "cpu"
     call_timeout: float = 60.0
     report: str | None = None
+    time: float | None = None  # --time: seconds of anytime-valid keep-rate tests per implementation
+    compile: bool = False  # --compile: verify torch.compile(implementation)
     explicit_specs: bool = False  # named by the user (else the built-in defaults)
     via_cli: bool = False  # dropout-check runs it: reproduce lines call dropout-check
     invocation_dir: str = field(default_factory=os.getcwd)
@@ -72,6 +74,10 @@ class RunConfig:
         words += [f"{prefix}seed", str(self.seed), f"{prefix}level", self.level, f"{prefix}alpha", f"{self.alpha:g}"]
         if self.device != "cpu":
             words += [f"{prefix}device", self.device]
+        if self.time is not None:
+            words += [f"{prefix}time", f"{self.time:g}"]
+        if self.compile:
+            words += [f"{prefix}compile"]
         return words
 
     def command(self, *, spec: str | None = None, selector: str | None = None,
@@ -95,7 +101,8 @@ class RunConfig:
             "specs": list(self.specs), "named": self.explicit_specs, "kind": self.kind, "convention": self.convention,
             "seed": self.seed, "level": self.level, "alpha": self.alpha, "decisions": self.decisions,
             "alpha_per_decision": self.alpha_decision, "device": self.device, "call_timeout": self.call_timeout,
-            "invocation_dir": self.invocation_dir, "command": self.command(),
+            "time": self.time, "compile": self.compile, "invocation_dir": self.invocation_dir,
+            "command": self.command(),
             "effects": dict(vars(self.effects)),
         }
 
@@ -105,13 +112,17 @@ class RunConfig:
             f"detects with power >= {POWER}: keep-rate bias {e.keep_rate_bias:g} over units (p in [0.05, 0.95]); "
             f"one unit position of <= 1000 off by {e.position_bias:g}; correlation {e.correlation:g} "
             f"(neighbouring units, rows, calls); per-call kept-unit count variance x{e.variance_ratio:g} or "
-            f"/{e.variance_ratio:g}; alpha kinds: output mean or variance off by {e.moment_bias:g}",
+            f"/{e.variance_ratio:g}; a keep probability on the 1/{round(1 / e.quantisation_step)} or 1/255 grid; "
+            f"a keep rate that depends on x's sign or size by {e.value_bias:g}; alpha kinds: output mean or "
+            f"variance off by {e.moment_bias:g}",
         ]
 
     def header_lines(self, kinds: Mapping[str, str] | None = None) -> list[str]:
         """The run header: targets (with their kinds), level, budget, effects, reproduce command."""
         kinds = kinds or {}
         named = ", ".join(f"{s} ({kinds[s]})" if s in kinds else s for s in self.specs)
+        if self.compile:
+            named += " [each wrapped in torch.compile(dynamic=True)]"
         source = "" if self.explicit_specs else " [no implementation named: the built-in references]"
         return [
             f"dropout: implementations {named}{source} (convention {self.convention}, device {self.device})",
@@ -140,7 +151,8 @@ def from_values(values: Mapping[str, object | None], environ: Mapping[str, str],
     raw_specs = values.get("impl")
     specs, explicit = specs_from(raw_specs if isinstance(raw_specs, (list, tuple)) else None, environ)
     parsed = {name: parse_value(name, values.get(name), environ, cli=via_cli)
-              for name in ("kind", "convention", "seed", "level", "alpha", "device", "call-timeout", "report")}
+              for name in ("kind", "convention", "seed", "level", "alpha", "device", "call-timeout", "report", "time",
+                           "compile")}
     return RunConfig(
         specs=specs,
         kind=parsed["kind"],  # type: ignore[arg-type]
@@ -151,6 +163,8 @@ def from_values(values: Mapping[str, object | None], environ: Mapping[str, str],
         device=parsed["device"],  # type: ignore[arg-type]
         call_timeout=parsed["call-timeout"],  # type: ignore[arg-type]
         report=parsed["report"],  # type: ignore[arg-type]
+        time=parsed["time"],  # type: ignore[arg-type]
+        compile=bool(parsed["compile"]),
         explicit_specs=explicit,
         via_cli=via_cli,
         invocation_dir=invocation_dir or os.getcwd(),

@@ -30,45 +30,65 @@ class Effects:
     correlation: float  # between neighbours, rows or consecutive calls
     variance_ratio: float  # per-call kept-count variance off from binomial by this factor
     moment_bias: float  # alpha kinds: |mean| of y for x ~ N(0, 1), and |Var[y] - 1|
+    quantisation_step: float  # a keep probability rounded to this grid (or to 1/255), any rounding mode
+    value_bias: float  # a keep rate that differs by this much between signs or sizes of x
     contract_examples: int  # Hypothesis examples for each exact (non-statistical) property
     edge_samples: int  # decisions for each near-edge keep rate (p = 1e-6, 1e-3 and mirrors)
 
 
 LEVELS: dict[str, Effects] = {
     "quick": Effects(keep_rate_bias=0.01, position_bias=0.3, correlation=0.1, variance_ratio=1.5,
-                     moment_bias=0.03, contract_examples=20, edge_samples=1 << 22),
+                     moment_bias=0.03, quantisation_step=1 / 64, value_bias=0.03, contract_examples=20,
+                     edge_samples=1 << 22),
     "standard": Effects(keep_rate_bias=0.002, position_bias=0.1, correlation=0.03, variance_ratio=1.15,
-                        moment_bias=0.01, contract_examples=60, edge_samples=1 << 25),
+                        moment_bias=0.01, quantisation_step=1 / 256, value_bias=0.01, contract_examples=60,
+                        edge_samples=1 << 25),
     "thorough": Effects(keep_rate_bias=0.0002, position_bias=0.03, correlation=0.01, variance_ratio=1.05,
-                        moment_bias=0.002, contract_examples=200, edge_samples=1 << 26),
+                        moment_bias=0.002, quantisation_step=1 / 1024, value_bias=0.003, contract_examples=200,
+                        edge_samples=1 << 26),
 }
 
 
 @dataclass(frozen=True)
 class Check:
-    """A statistical property: how many decisions each example makes, how many examples."""
+    """A statistical property: how many decisions each example makes, how many examples.
+
+    ``designed`` examples (explicit ones) are taken in order from the property's list:
+    their first five cover every layout and every dtype, all twenty every (dtype, layout) cell.
+    """
 
     decisions_per_example: int
     generated: dict[str, int]  # Hypothesis examples generated, per level
-    explicit: int  # explicit @example cases, run at every level
+    designed: dict[str, int]  # designed (explicit) examples run, per level
 
     def decisions(self, level: str) -> int:
-        return self.decisions_per_example * (self.generated[level] + self.explicit)
+        return self.decisions_per_example * (self.generated[level] + self.designed[level])
 
 
 def _per_level(quick: int, standard: int, thorough: int) -> dict[str, int]:
     return {"quick": quick, "standard": standard, "thorough": thorough}
 
 
+def _every_level(count: int) -> dict[str, int]:
+    return _per_level(count, count, count)
+
+
 CHECKS: dict[str, Check] = {
-    "keep_rate": Check(1, _per_level(3, 8, 8), explicit=3),
-    "edge_keep_rate": Check(1, _per_level(0, 0, 0), explicit=4),
-    "alpha_moments": Check(1, _per_level(2, 3, 4), explicit=1),
-    "homogeneity": Check(1, _per_level(2, 5, 6), explicit=2),
-    "dispersion": Check(1, _per_level(2, 4, 4), explicit=1),
-    "independence": Check(3, _per_level(2, 4, 5), explicit=1),
-    "periodicity": Check(1, _per_level(1, 3, 4), explicit=1),
-    "distinct_seeds": Check(1, _per_level(0, 0, 0), explicit=1),
+    # Designed examples cover every dtype x layout cell at standard and thorough: 20 for the
+    # keep rate, five for each of the other four statistical checks (strategies.covering_cells);
+    # the quick level runs the first of them (every layout and dtype at least once in the run).
+    "keep_rate": Check(1, _per_level(3, 8, 8), _per_level(5, 20, 20)),
+    "edge_keep_rate": Check(1, _every_level(0), _every_level(4)),
+    "quantisation": Check(1, _every_level(0), _every_level(1)),
+    "value_dependence": Check(1, _per_level(1, 2, 3), _per_level(1, 2, 2)),
+    "alpha_moments": Check(1, _per_level(2, 3, 4), _every_level(1)),
+    "homogeneity": Check(1, _per_level(2, 4, 6), _per_level(2, 5, 5)),
+    "dispersion": Check(1, _per_level(2, 3, 4), _per_level(2, 5, 5)),
+    "independence": Check(1, _per_level(2, 4, 5), _per_level(2, 5, 5)),
+    "periodicity": Check(1, _per_level(1, 3, 4), _per_level(2, 5, 5)),
+    "repeated_masks": Check(1, _every_level(0), _every_level(1)),
+    "distinct_seeds": Check(1, _every_level(0), _every_level(1)),
+    "timed_keep_rate": Check(1, _every_level(0), _every_level(3)),
 }
 
 

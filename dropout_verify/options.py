@@ -34,7 +34,8 @@ ENV_PREFIX = "DROPOUT_"
 LEVEL_NAMES = ("quick", "standard", "thorough")
 CONVENTIONS = ("drop", "keep")
 # The dropout family (docs/CONTRACT.md section 2); the kinds themselves live in dropout_verify.kinds.
-KIND_NAMES = ("element", "channel1d", "channel2d", "channel3d", "alpha", "feature_alpha", "path", "path_batch")
+KIND_NAMES = ("element", "channel1d", "channel2d", "channel3d", "alpha", "feature_alpha", "path", "path_batch",
+              "attention")
 DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
@@ -89,6 +90,15 @@ def _positive_seconds(text: str) -> float:
     if not (value > 0) or math.isinf(value):
         raise UsageError(f"to be a positive number of seconds, but got {text!r}")
     return value
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise UsageError(f"to be 1 or 0, but got {text!r}")
 
 
 def _device(text: str) -> str:
@@ -149,6 +159,10 @@ OPTIONS: tuple[Option, ...] = (
            "seconds one call of the implementation may take before it is failed as hung", metavar="S"),
     Option("report", None, _text, "write report.json, report.md, junit.xml and evidence plots into this "
            "folder", metavar="DIR"),
+    Option("time", None, _positive_seconds, "also spend this many seconds per implementation on anytime-valid "
+           "keep-rate tests at p = 0.1, 0.5, 0.9, and report the smallest bias they detect", metavar="S"),
+    Option("compile", "0", _flag, "verify torch.compile(implementation, dynamic=True): what the compiled code "
+           "does, edges and bad input included", flag=True),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}

@@ -33,13 +33,15 @@ def statement_of(item: pytest.Item) -> Statement | None:
 
 
 def variant_of(item: pytest.Item, spec: str) -> str:
-    """The parametrised case apart from the implementation: "nan" in test_x[spec-nan]."""
+    """The parametrised case apart from the implementation: "-0.1" in test_x[spec--0.1]."""
     callspec = getattr(item, "callspec", None)
-    if callspec is None:
+    if callspec is None or callspec.id == spec:
         return ""
-    parts = [str(value) if not hasattr(value, "spec") else "" for name, value in callspec.params.items()]
-    ids = callspec.id.replace(spec, "", 1).strip("-")
-    return ids if ids else "-".join(p for p in parts if p)
+    if callspec.id.startswith(spec + "-"):
+        return str(callspec.id[len(spec) + 1:])
+    if callspec.id.endswith("-" + spec):
+        return str(callspec.id[: -len(spec) - 1])
+    return str(callspec.id)
 
 
 def _violations(error: BaseException | None) -> Iterable[BaseException]:
@@ -148,6 +150,6 @@ def environment() -> dict[str, str]:
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
             info["cuda"] = str(torch.version.cuda)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the report is still useful without it
         pass
     return info

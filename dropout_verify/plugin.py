@@ -37,7 +37,8 @@ __all__ = ["KEYWORD_MARKER", "TARGET_ARGUMENT", "properties_dir"]
 TARGET_ARGUMENT = "dropout_target"
 # @pytest.mark.dropout_keywords("generator"): n/a for targets whose signature lacks it.
 KEYWORD_MARKER = "dropout_keywords"
-LAST_PROPERTIES = ("test_global_torch_state_unchanged",)  # run after everything else, per target
+# Properties that look back over the whole run of a target: they run after everything else.
+LAST_PROPERTIES = ("test_no_repeated_mask", "test_global_torch_state_unchanged")
 
 _ACTIVE = pytest.StashKey[bool]()
 _TARGETS = pytest.StashKey[list]()
@@ -62,6 +63,10 @@ def properties_dir() -> Path:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dropout", "dropout verification (dropout-verify; each option also reads DROPOUT_NAME)")
     for option in OPTIONS:
+        if option.flag:
+            group.addoption(option.pytest_flag, dest=option.dest, default=None, action="store_const", const="1",
+                            help=f"{option.help} [{option.env}=1]")
+            continue
         default = f" (default {option.default})" if option.default is not None else ""
         group.addoption(
             option.pytest_flag, dest=option.dest, default=None, metavar=option.metavar or None,
@@ -106,6 +111,9 @@ def _wants_dropout(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_ACTIVE] = False
+    # Markers are declared in any case: a property module imported by other tests stays quiet.
+    config.addinivalue_line("markers", f"{KEYWORD_MARKER}(*names): needs these keywords in the target's signature")
+    config.addinivalue_line("markers", "dropout_statement(statement): the contract point a property checks")
     if config.getoption("help", False) or not _wants_dropout(config):
         return  # dormant: nothing configured, nothing printed
     from . import guard
@@ -117,8 +125,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run = run_config.from_values(_given(config), os.environ, via_cli=config.getoption("dropout_via_cli"),
                                      invocation_dir=str(config.invocation_params.dir))
         _check_device(run.device)
-        targets = [resolve_target(spec, convention=run.convention, kind=run.kind, call_timeout=run.call_timeout)
-                   for spec in run.specs]
+        targets = [resolve_target(spec, convention=run.convention, kind=run.kind, call_timeout=run.call_timeout,
+                                  compile=run.compile) for spec in run.specs]
     except UsageError as error:
         events.emit("usage_error", message=str(error))
         raise pytest.UsageError(f"dropout: {error}") from None
@@ -128,8 +136,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_TARGETS] = targets
     config.stash[_OUTCOMES] = []
     config.stash[_STARTED] = time.perf_counter()
-    config.addinivalue_line("markers", f"{KEYWORD_MARKER}(*names): needs these keywords in the target's signature")
-    config.addinivalue_line("markers", "dropout_statement(statement): the contract point a property checks")
     if events.connected():
         from .outcomes import environment
 
@@ -174,7 +180,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not _active(config):
         return
     # Properties that look back over the whole run of a target (global state) go last.
-    items.sort(key=lambda item: getattr(item, "originalname", item.name) in LAST_PROPERTIES)
+    items.sort(key=lambda item: (getattr(item, "originalname", item.name) in LAST_PROPERTIES,
+                                 LAST_PROPERTIES.index(getattr(item, "originalname", item.name))
+                                 if getattr(item, "originalname", item.name) in LAST_PROPERTIES else 0))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -263,7 +271,8 @@ def collected_report(config: pytest.Config, interrupted: bool = False) -> Any:
     from .outcomes import build_report
 
     targets = config.stash[_TARGETS]
-    return build_report(run_config.current(), targets, config.stash[_OUTCOMES],
+    outcomes: list[Any] = config.stash[_OUTCOMES]
+    return build_report(run_config.current(), targets, outcomes,
                         seconds=time.perf_counter() - config.stash[_STARTED], interrupted=interrupted)
 
 

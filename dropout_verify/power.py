@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 from scipy import stats as _scipy
 
 __all__ = [
@@ -180,19 +181,45 @@ def pair_calls(pairings: dict[str, tuple[int, float]], correlation: float, alpha
     """Calls so that every pairing of ``stats.pairs.independence_test`` finds ``correlation``.
 
     ``pairings`` maps a name to (strata, replicates each call adds to a stratum): 1 for
-    neighbours and rows, 1/2 for consecutive calls (two calls make one pair). Each pairing
+    neighbours and axes, 1/2 for consecutive calls (two calls make one pair). Each pairing
     needs N_eff = ((sqrt(2 log(2/alpha)) + z_power) / rho)^2 pairs, Chernoff's threshold
-    being sqrt(2 log(2/alpha)) standard deviations; a stratum of n replicates contributes n
-    pairs at efficiency ((n-1)/n)^3 (conditioning on its margins). The calls are even, and
-    give every stratum at least MIN_REPLICATES replicates.
+    being sqrt(2 log(2/alpha)) standard deviations; a block of m replicates conditioned on its
+    margins keeps ((m-1)/m)^3 of their information (m = 64 for complete blocks). The calls are
+    even, and give every stratum at least MIN_REPLICATES replicates.
     """
+    from .stats.pairs import BLOCK
+
     threshold = math.sqrt(2 * math.log(2 / alpha))
     needed = ((threshold + z_upper(1 - power)) / correlation) ** 2
+
+    def information(strata: int, n: float) -> float:
+        full, rest = divmod(n, BLOCK)
+        efficiency = lambda m: ((m - 1) / m) ** 3 if m > 1 else 0.0  # noqa: E731
+        return strata * (full * BLOCK * efficiency(BLOCK) + rest * efficiency(rest))
+
     calls = 2 * math.ceil(MIN_REPLICATES / min(rate for _, rate in pairings.values()) / 2)
     for strata, per_call in pairings.values():
-        while True:
-            n = calls * per_call
-            if strata * n * ((n - 1) / n) ** 3 >= needed:
-                break
-            calls = 2 * math.ceil(max(calls * 1.25, needed / (strata * per_call * 0.9)) / 2)
+        while information(strata, math.floor(calls * per_call)) < needed:
+            calls = 2 * math.ceil(max(calls * 1.1, needed / (strata * per_call * 0.9)) / 2)
     return calls
+
+
+def quantisation_trials(probes: np.ndarray, target_step: float, alpha: float, power: float) -> int:
+    """Decisions per probe so that a keep rate following the target grid or the 1/255 grid,
+    in any rounding mode, is found with probability ``power`` (``stats.quantisation``).
+
+    Under hypothesis H the matched statistic has mean n A and variance n A, with
+    A = sum_i d_i^2 / (q_i (1-q_i)) over the probes; Chernoff's threshold is about
+    sqrt(2 n A log(H / alpha)) (H hypotheses, Bonferroni), so n = (sqrt(2 log(H/alpha)) + z_power)^2 / A
+    for the weakest target hypothesis, plus 10% for the bound's looseness. The power benchmark
+    measures what it achieves.
+    """
+    from .stats.quantisation import Hypothesis, hypotheses
+
+    count = len(hypotheses())
+    variance = probes * (1 - probes)
+    weakest = min(float(np.sum(Hypothesis(grid, step, mode).deviations(probes) ** 2 / variance))
+                  for grid, step in ((f"1/{round(1 / target_step)}", target_step), ("1/255", 1 / 255))
+                  for mode in ("nearest", "down", "up"))
+    z = math.sqrt(2 * math.log(count / alpha)) + z_upper(1 - power)
+    return math.ceil(1.1 * z * z / weakest)

@@ -11,6 +11,7 @@ incompatible change to it. No torch here.
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -102,7 +103,7 @@ class PropertyOutcome:
     variant: str = ""  # the parametrised case (e.g. "nan" for p = NaN), "" when there is one
     variants: list[dict[str, str]] = field(default_factory=list)  # each case's verdict, once merged
 
-    @property
+    @builtins.property  # "property" is a field of this class
     def label(self) -> str:
         return f"{self.contract} {self.title}".strip()
 

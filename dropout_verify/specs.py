@@ -64,9 +64,9 @@ def _import_file(location: str, spec: str) -> Any:
         else:
             hint = "; a file spec is path/to/file.py:ATTR, relative to the current directory"
         raise SpecError(f"{spec!r}: no such file {location!r} (looked in {folder.resolve()}){hint}")
-    folder = str(path.resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)  # the file may import its siblings, now and when called
+    directory = str(path.resolve().parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)  # the file may import its siblings, now and when called
     name = "_dropout_target_" + "".join(c if c.isalnum() else "_" for c in path.stem)
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
@@ -94,7 +94,7 @@ def _module_hint(missing: str) -> str:
     if parent_name:
         try:
             parent = importlib.import_module(parent_name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no hint is better than a second error
             return ""
         names = [f"{parent_name}.{m.name}" for m in pkgutil.iter_modules(getattr(parent, "__path__", []))]
     else:

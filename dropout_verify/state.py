@@ -31,8 +31,12 @@ def _cudnn_get() -> tuple[bool, bool, bool, bool]:
 
 
 def _cudnn_set(value: tuple[bool, bool, bool, bool]) -> None:
-    b = torch.backends.cudnn
-    b.enabled, b.benchmark, b.deterministic, b.allow_tf32 = value
+    for name, flag in zip(("enabled", "benchmark", "deterministic", "allow_tf32"), value):
+        setattr(torch.backends.cudnn, name, flag)
+
+
+def _grad_set(value: bool) -> None:
+    torch.set_grad_enabled(value)
 
 
 def _matmul_tf32_set(value: bool) -> None:
@@ -40,12 +44,12 @@ def _matmul_tf32_set(value: bool) -> None:
 
 
 def _mkldnn_set(value: bool) -> None:
-    torch.backends.mkldnn.enabled = value
+    setattr(torch.backends.mkldnn, "enabled", value)  # noqa: B010 - typed as a context property
 
 
 def _candidates() -> list[_Field]:
     return [
-        _Field("grad mode", torch.is_grad_enabled, torch.set_grad_enabled),
+        _Field("grad mode", torch.is_grad_enabled, _grad_set),
         _Field("inference mode", torch.is_inference_mode_enabled, None),
         _Field("default dtype", torch.get_default_dtype, torch.set_default_dtype),
         _Field("default device", lambda: str(torch.get_default_device()), torch.set_default_device),
@@ -81,7 +85,7 @@ def state_fields() -> list[_Field]:
         for candidate in _candidates():
             try:
                 candidate.get()
-            except Exception:
+            except Exception:  # noqa: BLE001 - a getter this torch lacks: not watched
                 continue
             fields.append(candidate)
         _FIELDS = fields
@@ -118,7 +122,7 @@ def restore(before: tuple[Any, ...], after: tuple[Any, ...]) -> list[StateChange
             try:
                 field_.set(old)
                 undone = field_.get() == old
-            except Exception:
+            except Exception:  # noqa: BLE001 - reported as not undone
                 undone = False
         changes.append(StateChange(field_.name, repr(old), repr(new), undone))
     return changes

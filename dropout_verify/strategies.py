@@ -174,3 +174,18 @@ def designed_case(kind: Kind, *, units: int, dtype: str, layout: str, p: float, 
     if not layout_fits(shape, layout):
         layout = "sliced" if layout_fits(shape, "sliced") else "contiguous"
     return Case(shape, dtype, layout, p, seed, magnitude, kind.name)
+
+
+# Designed coverage. Keep rate runs every (dtype, layout) cell; the other statistical checks
+# (homogeneity, pairs, dispersion, periodicity) run five cells each, every layout once, with
+# dtypes shifted by the check's index, so that together they cover all 20 cells again.
+DESIGNED_P = (0.5, 0.05, 0.95, 0.3, 0.1)
+
+
+def covering_cells(shift: int) -> list[tuple[str, str]]:
+    """Five cells: layout i with dtype (i + shift) mod 4; shifts 0..3 cover every cell."""
+    return [(DTYPES[(index + shift) % len(DTYPES)], layout) for index, layout in enumerate(LAYOUTS)]
+
+
+# All twenty cells, in an order whose first five cover every layout and every dtype.
+CELLS = tuple(cell for shift in range(len(DTYPES)) for cell in covering_cells(shift))

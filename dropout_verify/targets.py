@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import torch
 
 from . import guard
+from .errors import NotSupported
 from .kinds import KINDS, Kind, get_kind
 from .known import accepted_ranks, known_kind
 from .specs import SpecError, resolve_object
@@ -72,6 +73,7 @@ class Target:
     module_probability: str | None = None  # constructor keyword taking p, for module classes
     call_timeout: float = 60.0
     hung: str | None = None  # set once a call hangs (plain pytest): later calls fail at once
+    compile_modules: bool = False  # --compile for a module class: each built module is compiled
     _modules: dict[tuple[str, bool | None], torch.nn.Module] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # shown in Hypothesis's falsifying example
@@ -119,6 +121,8 @@ class Target:
             module = self.fn(**arguments)
             if not isinstance(module, torch.nn.Module):
                 raise TypeError(f"{self.spec}(...) built a {type(module).__name__}, not an nn.Module")
+            if self.compile_modules:
+                module = compiled(module)
             if len(self._modules) > 64:
                 self._modules.clear()
             self._modules[key] = module
@@ -169,11 +173,11 @@ class Target:
         except guard.CallTimeout:
             self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
             raise ImplementationFailure(f"{self.hung}: treated as hung") from None
-        except (KeyboardInterrupt, ImplementationFailure):
+        except (KeyboardInterrupt, ImplementationFailure, NotSupported):
             raise
         except SystemExit as error:
             raise ImplementationFailure(f"{describe()} called sys.exit({error.code!r})") from None
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - whatever it raises is the finding
             frames = traceback.format_exception(type(error), error, error.__traceback__)
             raise ImplementationFailure(
                 f"{describe()} raised {type(error).__name__}: {error}\n" + "".join(frames[-3:]).rstrip()
@@ -207,9 +211,9 @@ class Target:
         result = self._guarded(lambda: self.raw_call(x, argument, **keywords), describe)
         return self._tensor(result, describe)
 
-    def call_batches(self, x: torch.Tensor, p: float, calls: int, reduce: Callable[[torch.Tensor], torch.Tensor],
+    def call_batches(self, x: torch.Tensor, p: float, calls: int, validate: Callable[[torch.Tensor], None],
                      *, max_batch: int = 4096) -> Iterator[list[torch.Tensor]]:
-        """Make ``calls`` training calls on x, yielding ``reduce(output)`` of each, batch by batch.
+        """Make ``calls`` training calls on x, yielding the outputs batch by batch (each validated).
 
         Statistical properties make up to millions of calls of one input (a whole-call
         drop-path decides once per call). A batch of calls shares one guard (time limit and
@@ -218,7 +222,7 @@ class Target:
         """
         keywords = self._keywords(True, None, None)
         argument = self.argument_for(p)
-        describe = lambda: self.describe_call(x, argument, keywords)
+        describe = lambda: self.describe_call(x, argument, keywords)  # noqa: E731
         raw_call, tensor = self.raw_call, self._tensor
         size, remaining = 1, calls
         while remaining > 0:
@@ -227,7 +231,9 @@ class Target:
 
             def run(count: int = count, outputs: list[torch.Tensor] = outputs) -> None:
                 for _ in range(count):
-                    outputs.append(reduce(tensor(raw_call(x, argument, **keywords), describe)))
+                    y = tensor(raw_call(x, argument, **keywords), describe)
+                    validate(y)
+                    outputs.append(y)
 
             started = time.perf_counter()
             self._guarded(run, describe)
@@ -276,8 +282,41 @@ def _fit_kind(requested: str, known: str | None, spec: str) -> None:
             f"{', '.join(f'{r}-D' for r in drawn)}; leave --kind out to verify it as {known}")
 
 
+_COMPILE_READY: list[str] = []  # "" once a trial compile worked here, else why it did not
+
+
+def _check_compile() -> None:
+    """A usage error when torch.compile cannot build code here (no C++ compiler, no inductor)."""
+    if not _COMPILE_READY:
+        try:
+            import torch._dynamo
+
+            trial = torch.compile(lambda t: t * 2 + 1, dynamic=True)
+            trial(torch.ones(3))
+            _COMPILE_READY.append("")
+        except Exception as error:  # noqa: BLE001 - whatever stops compiling is the message
+            _COMPILE_READY.append(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        # The suite draws many shapes and drop probabilities: dynamo recompiles for each p a
+        # function branches on. Never fall back to eager code silently: fail instead.
+        torch._dynamo.config.recompile_limit = 1024
+        torch._dynamo.config.accumulated_recompile_limit = 8192
+        torch._dynamo.config.fail_on_recompile_limit_hit = True
+    if _COMPILE_READY[0]:
+        raise SpecError(f"--compile asked for, but torch.compile cannot build code here ({_COMPILE_READY[0]}); "
+                        f"it needs a C++ compiler for the CPU (or Triton for CUDA)")
+
+
+def compiled(obj: Any) -> Any:
+    """torch.compile(obj, dynamic=True), keeping the attributes the suite reads (kind, usability)."""
+    wrapped = torch.compile(obj, dynamic=True)
+    for name in ("dropout_kind", "dropout_usable"):
+        if hasattr(obj, name):
+            setattr(wrapped, name, getattr(obj, name))
+    return wrapped
+
+
 def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = None,
-                   call_timeout: float = 60.0) -> Target:
+                   call_timeout: float = 60.0, compile: bool = False) -> Target:
     """Turn a spec into a Target, or raise SpecError (a usage error) with a hint."""
     obj = resolve_object(spec)
     if isinstance(obj, torch.nn.Module):
@@ -290,6 +329,11 @@ def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = No
         raise SpecError(f"{spec!r} names a {type(obj).__name__}, which is not callable")
     else:
         parameters = _parameter_names(obj)
+    usable = getattr(obj, "dropout_usable", None)
+    if callable(usable):  # a built-in target that needs something this torch may lack
+        missing = usable()
+        if missing:
+            raise SpecError(f"{spec!r}: {missing}")
     known = known_kind(obj)
     if known is not None and known not in KINDS:
         raise SpecError(f"{spec!r} declares dropout_kind={known!r}, which is no kind: {get_kind(known)}")
@@ -301,5 +345,9 @@ def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = No
         chosen, source = known, "declared" if hasattr(obj, "dropout_kind") else "torch"
     else:
         chosen, source = "element", "default"
-    return Target(spec=spec, fn=obj, kind=KINDS[chosen], kind_source=source, convention=convention,
-                  parameters=parameters, module_probability=module_probability, call_timeout=call_timeout)
+    if compile:
+        _check_compile()
+    fn = compiled(obj) if compile and module_probability is None else obj
+    return Target(spec=spec, fn=fn, kind=KINDS[chosen], kind_source=source, convention=convention,
+                  parameters=parameters, module_probability=module_probability, call_timeout=call_timeout,
+                  compile_modules=compile)

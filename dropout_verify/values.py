@@ -15,7 +15,8 @@ import torch
 
 from .kinds import Kind
 
-__all__ = ["SupportReport", "check_support", "expected_values", "scale_overflows"]
+__all__ = ["FLOAT32_P_NOTE", "SupportCheck", "SupportReport", "check_support", "expected_values", "float32_keep",
+           "scale_overflows"]
 
 
 def scale_overflows(kind: Kind, dtype: torch.dtype, keep: float) -> bool:
@@ -44,6 +45,7 @@ class SupportReport:
     y: float = 0.0
     kept: float = 0.0
     dropped: float = 0.0
+    float32_p: bool = False  # some kept values match only p rounded to float32 (accepted)
 
     def describe(self) -> str:
         return (
@@ -53,30 +55,76 @@ class SupportReport:
         )
 
 
+def float32_keep(p_keep: float) -> float:
+    """The keep probability a kernel uses when it takes p as a float32 (FlashAttention's
+    ``float p_dropout``): 1 - float32(1 - keep), within half a float32 ulp of p."""
+    return 1.0 - float(torch.tensor(1.0 - p_keep, dtype=torch.float32))
+
+
+class SupportCheck:
+    """Kept and dropped values of one input, computed once, checked against many outputs.
+
+    Accepts values computed from p rounded to float32 too (|p' - p| <= half a float32 ulp of
+    p: docs/CONTRACT.md, C2), and says when only that reading fits.
+    """
+
+    def __init__(self, kind: Kind, x: torch.Tensor, keep: float) -> None:
+        self.kind, self.x, self.keep = kind, x, keep
+        x64 = x.detach().to(torch.float64)
+        info = torch.finfo(x.dtype)
+        keeps = [keep] + ([float32_keep(keep)] if float32_keep(keep) != keep and 0 < keep < 1 else [])
+        self.kept = [kind.values.kept_value(x64, k).to(x.dtype).to(torch.float64) for k in keeps]
+        self.tolerance = [kind.values.tolerance(x64, k, x.dtype) for k in keeps]
+        exact = kind.values.kept_value(x64, keep)
+        # Where the kept value, give or take the tolerance, reaches past the dtype's largest value,
+        # a correct kernel may round to that value or overflow to inf: both are accepted.
+        self.overflows = exact.abs() * (1 + 2 * info.eps) >= info.max
+        self.sign = torch.sign(exact)
+        self.dropped = kind.values.dropped_value(x64, keep).to(x.dtype).to(torch.float64)
+        self.dropped_tolerance = kind.values.dropped_tolerance(x64, keep, x.dtype)
+        self.max = info.max
+        self.any_overflow = bool(self.overflows.any())
+        self.exact_drop = bool((self.dropped_tolerance == 0).all())
+        self.float32_p_only = False
+
+    def bad(self, y: torch.Tensor) -> torch.Tensor:
+        """Elementwise: y is neither the dropped nor the kept value (y may stack outputs)."""
+        yd = y.detach().to(torch.float64)
+        ok = (yd - self.kept[0]).abs_() <= self.tolerance[0]
+        if self.exact_drop:
+            ok |= yd == self.dropped
+        else:
+            ok |= (yd - self.dropped).abs_() <= self.dropped_tolerance
+        if self.any_overflow:
+            ok |= self.overflows & (torch.isinf(yd) | (yd.abs() == self.max)) & (torch.sign(yd) == self.sign)
+        if len(self.kept) > 1 and not bool(ok.all()):
+            rounded_p = ((yd - self.kept[1]).abs_() <= self.tolerance[1]) & ~ok
+            if bool(rounded_p.any()):
+                self.float32_p_only = True
+                ok |= rounded_p
+        return ~ok
+
+    def report(self, y: torch.Tensor) -> SupportReport:
+        """Where the single output y leaves the support: the count and the first such element."""
+        bad = self.bad(y)
+        count = int(bad.sum())
+        if count == 0:
+            return SupportReport(0, self.x.numel())
+        flat = int(torch.nonzero(bad.reshape(-1))[0])
+        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), self.x.shape)) if self.x.dim() else ()
+        dropped = self.dropped.expand_as(self.kept[0]).reshape(-1)
+        return SupportReport(count, self.x.numel(), index, float(self.x.detach().reshape(-1)[flat]),
+                             float(y.detach().to(torch.float64).reshape(-1)[flat]),
+                             float(self.kept[0].reshape(-1)[flat]), float(dropped[flat]))
+
+
+FLOAT32_P_NOTE = ("values match p rounded to float32 (|p' - p| <= half a float32 ulp of p), as in kernels that "
+                  "take p as a float: accepted (docs/CONTRACT.md, C2)")
+
+
 def check_support(kind: Kind, x: torch.Tensor, y: torch.Tensor, keep: float) -> SupportReport:
     """Compare y with the support of a correct dropout of ``kind``, element by element."""
-    yd = y.detach().to(torch.float64)
-    x64 = x.detach().to(torch.float64)
-    kept, dropped = expected_values(kind, x, keep)
-    tolerance = kind.values.tolerance(x64, keep, x.dtype)
-    close_kept = (yd - kept).abs() <= tolerance
-    # A dropped element of inverted dropout is exactly 0; alpha dropout's is a rounded constant.
-    close_dropped = (yd - dropped).abs() <= kind.values.dropped_tolerance(x64, keep, x.dtype)
-    # Where the kept value, give or take the tolerance, reaches past the dtype's largest value,
-    # a correct kernel may round to that value or overflow to inf: both are accepted.
-    exact = kind.values.kept_value(x64, keep)
-    info = torch.finfo(x.dtype)
-    overflows = exact.abs() * (1 + 2 * info.eps) >= info.max
-    at_limit = torch.isinf(yd) | (yd.abs() == info.max)
-    close_kept |= overflows & at_limit & (torch.sign(yd) == torch.sign(exact))
-    ok = close_kept | close_dropped
-    bad = int((~ok).sum())
-    if bad == 0:
-        return SupportReport(0, x.numel())
-    flat = int(torch.nonzero((~ok).reshape(-1))[0])
-    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), x.shape)) if x.dim() else ()
-    dropped_flat = dropped.expand_as(kept).reshape(-1)
-    return SupportReport(
-        bad, x.numel(), index, float(x.detach().reshape(-1)[flat]), float(yd.reshape(-1)[flat]),
-        float(kept.reshape(-1)[flat]), float(dropped_flat[flat]),
-    )
+    check = SupportCheck(kind, x, keep)
+    report = check.report(y)
+    return SupportReport(report.bad, report.total, report.index, report.x, report.y, report.kept, report.dropped,
+                         check.float32_p_only)

@@ -36,7 +36,7 @@ def pytest_arguments(job: dict[str, Any], suite: Path) -> list[str]:
     for spec in job["specs"]:
         words += ["--dropout-impl", spec]
     for name, value in job["options"].items():
-        words += [f"--dropout-{name}", str(value)]
+        words += [f"--dropout-{name}"] if name == "compile" else [f"--dropout-{name}", str(value)]
     if job.get("select"):
         words += ["-k", job["select"]]
     if job["mode"] == "collect":

@@ -1,5 +1,7 @@
-"""C5 homogeneity: every unit position is kept at the same rate 1 - p.
+"""C5 homogeneity: every unit position is kept at the same rate 1 - p, whatever x holds.
 
+Two properties: per position (up to 8192 positions, past 1024 and 4096), and per group of
+units by the sign and size of x.
 Bugs it catches: the first element (or channel, or sample) always kept, vector-tail
 elements (past the last multiple of 4, 8 or 32) never dropped, keep rates that drift with
 position, wrong results past 1024 elements, a keep rate that depends on the value or sign
@@ -8,26 +10,30 @@ of x.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from dropout_verify.config import current
-from dropout_verify.harness import Statement, check_result, sample_units, statistical
+from dropout_verify.harness import Statement, calls_for, check_result, sample_units, statistical
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.levels import POWER
-from dropout_verify.power import homogeneity_calls
-from dropout_verify.stats import homogeneity_test
-from dropout_verify.strategies import Case, cases, designed_case, probabilities
+from dropout_verify.power import exact_rate_samples, homogeneity_calls
+from dropout_verify.stats import TestResult as _Result
+from dropout_verify.stats import binomial_test, homogeneity_test
+from dropout_verify.strategies import DESIGNED_P, Case, cases, covering_cells, designed_case, probabilities
 from dropout_verify.targets import Target
 
 STATEMENT = Statement("C5", "homogeneity", "every unit position kept at rate 1-p")
-REQUEST = ShapeRequest(min_units=1, max_units=1000, max_numel=1 << 15, max_unit_elements=8)
+REQUEST = ShapeRequest(min_units=1, max_units=8192, max_numel=1 << 15, max_unit_elements=4)
+POSITIONS = (1000, 4099, 273, 8192, 700)  # past 1024 and 4096 too, where tails and second passes go wrong
 
 
 def _examples(kind: Kind) -> list[Case]:
-    return [
-        designed_case(kind, units=1000, dtype="float32", layout="contiguous", p=0.5, seed=5, rows=10),
-        designed_case(kind, units=273, dtype="bfloat16", layout="sliced", p=0.1, seed=6, rows=3, unit_elements=2),
-    ]
+    if kind.one_decision_per_call:
+        return []
+    return [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=50 + i, rows=(10, 1, 3, 64, 7)[i])
+            for i, ((dtype, layout), p, units) in enumerate(zip(covering_cells(0), DESIGNED_P, POSITIONS))]
 
 
 def _several_units(target: Target) -> str | None:
@@ -57,3 +63,55 @@ def test_positions_share_one_keep_rate(target: Target, case: Case) -> None:
     check_result(STATEMENT, target, homogeneity_test(counts.cpu().numpy(), calls, q, run.alpha_decision), case,
                  expected=f"every {target.kind.unit} kept at rate {q:.6g} (detects one off by "
                           f"{run.effects.position_bias:g} with power {POWER})")
+
+
+VALUES = Statement("C5", "homogeneity", "the keep rate does not depend on x's sign or size")
+VALUE_GROUPS = 8  # sign x quartile of |x|
+VALUE_REQUEST = ShapeRequest(min_units=1 << 12, max_units=1 << 16, max_numel=1 << 17, max_unit_elements=2)
+
+
+@statistical("value_dependence", VALUES,
+             cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=VALUE_REQUEST),
+             examples=lambda kind: [] if kind.one_decision_per_call else [
+                 designed_case(kind, units=1 << 15, dtype="float32", layout="contiguous", p=0.5, seed=60, rows=32),
+                 designed_case(kind, units=1 << 14, dtype="bfloat16", layout="transposed", p=0.1, seed=61, rows=16,
+                               magnitude=1e3)],
+             applies=_several_units)
+def test_keep_rate_independent_of_x(target: Target, case: Case) -> None:
+    """Units grouped by the sign and the size (quartile of |x|) of their first element: each
+    group's kept count ~ Binomial(n_g, 1-p), exact binomial tests with Bonferroni over the 8
+    groups, planned to find one group off by the level's value bias with power 0.999. Catches a
+    threshold computed from x's bits (a kernel reusing the input's register for its random number)."""
+    run = current()
+    q = target.keep_probability(case.p)
+    x = case.make_input(run.device)
+    first = target.kind.layout.unit_decisions(x.detach().to(torch.float64).cpu())
+    magnitude = first.abs().reshape(-1)
+    edges = torch.quantile(magnitude, torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64))
+    group = (torch.bucketize(magnitude, edges) + 4 * (first.reshape(-1) < 0)).reshape(first.shape)
+    sizes = torch.bincount(group.reshape(-1), minlength=VALUE_GROUPS)
+    alpha = run.alpha_decision / VALUE_GROUPS
+    needed = exact_rate_samples(q, run.effects.value_bias, alpha, POWER)
+    calls = calls_for(needed, max(int(sizes[sizes > 0].min()), 1))
+    kept = torch.zeros(VALUE_GROUPS, dtype=torch.int64)
+
+    def count(_: int, keeps: torch.Tensor) -> None:
+        flat = keeps.reshape(keeps.shape[0], -1).cpu()
+        kept.add_(torch.bincount(group.reshape(-1), weights=flat.sum(0).to(torch.float64),
+                                 minlength=VALUE_GROUPS).to(torch.int64))
+
+    used = sample_units(target, case, calls, count, x=x)
+    results = [binomial_test(int(kept[g]), int(sizes[g]) * used, q, alpha,
+                             name=f"keep rate of x {'< 0' if g >= 4 else '>= 0'}, |x| quartile {g % 4 + 1}")
+               for g in range(VALUE_GROUPS) if int(sizes[g]) > 0]
+    worst = min(results, key=lambda r: r.log_pvalue)
+    combined = _Result(
+        name="keep rate by sign and size of x", statistic=worst.statistic,
+        log_pvalue=min(0.0, math.log(len(results)) + worst.log_pvalue), samples=sum(r.samples for r in results),
+        estimate=worst.estimate, expected=q, ci=worst.ci, alpha=run.alpha_decision,
+        detail=f"most extreme group: {worst.name} = {worst.estimate:.5g} over {worst.samples:,} decisions",
+        evidence={"group": [float(i) for i in range(len(results))], "keep rate": [r.estimate for r in results],
+                  "expected": [q] * len(results)})
+    check_result(VALUES, target, combined, case,
+                 expected=f"rate {q:.6g} in every group (detects one off by {run.effects.value_bias:g} "
+                          f"with power {POWER})")

@@ -2,13 +2,14 @@
 
 Three properties:
 
-* pairs: neighbouring units (in memory, for elementwise dropout), rows (the unit tensor's
-  first axis, the batch) and consecutive calls are independent, tested given each
-  position's margins (``stats.pairs``), so a biased or position-dependent keep rate is not
-  called a correlation;
+* pairs: consecutive calls, neighbours in memory (elementwise dropout), and units at
+  distances 1, 2, 4, 8, ... along every axis of the unit tensor (batch, channels, rows,
+  columns) are independent, tested given each position's margins (``stats.pairs``), so a
+  biased or position-dependent keep rate is not called a correlation;
 * dispersion: the count of kept units in one call has the binomial variance m q (1-q),
   neither more (rows or batches dropped together) nor less ("exactly k kept");
-* periodicity: no lag, within a call or across the next calls, repeats the mask.
+* periodicity: no lag, within a call or across the next calls, repeats the mask;
+* repeats: no mask of the whole run is an exact copy of another (hashes of every mask).
 
 Bugs they catch: a mask broadcast over the batch, rows dropped whole, decisions shared by
 neighbouring channels, groups of 4 elements sharing one random draw, masks that repeat
@@ -18,15 +19,31 @@ function, "exactly round(q m)" kept per call.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
 import torch
 
 from dropout_verify.config import current
-from dropout_verify.harness import Statement, check_result, sample_units, statistical
+from dropout_verify.harness import (
+    HASHED_UNITS,
+    Statement,
+    check_result,
+    claims,
+    mask_registry,
+    record,
+    sample_units,
+    statistical,
+    violation,
+)
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.levels import POWER
 from dropout_verify.power import dispersion_calls, pair_calls
-from dropout_verify.stats import PairCounts, dispersion_test, independence_test, periodicity_test
-from dropout_verify.strategies import Case, cases, designed_case, probabilities
+from dropout_verify.stats import PairCounts, combine_pairings, dispersion_test, independence_test, periodicity_test
+from dropout_verify.stats import TestResult as _Result
+from dropout_verify.strategies import DESIGNED_P, Case, cases, covering_cells, designed_case, probabilities
 from dropout_verify.targets import Target
 
 PAIRS = Statement("C6", "independence", "neighbouring units, rows and consecutive calls independent")
@@ -55,58 +72,97 @@ def unit_order(keeps: torch.Tensor, x: torch.Tensor, kind: Kind) -> torch.Tensor
 PAIR_REQUEST = ShapeRequest(min_units=4096, max_units=1 << 16, max_numel=1 << 17, min_rows=2, max_unit_elements=4)
 
 
+@dataclass(frozen=True)
+class Pairing:
+    """Disjoint pairs of units that must be independent: flat unit indices (logical order),
+    or consecutive calls (``first`` None)."""
+
+    name: str
+    first: torch.Tensor | None
+    second: torch.Tensor | None
+    per_call: float  # replicates one call adds to each stratum
+    strata: int  # pairs per call (each position pair is a stratum); for consecutive calls, the units
+
+
+MAX_DISTANCE = 1024  # farther structure is the periodicity scan's (every lag) and homogeneity's
+
+
+def pairings(kind: Kind, x: torch.Tensor) -> list[Pairing]:
+    """Consecutive calls; neighbours in memory (elementwise kinds); and along every axis of the
+    unit tensor, units at distances 1, 2, 4, 8, ..., 1024 (disjoint pairs: i and i + L for i in
+    the even blocks of length L). A mask tiled every 64 rows, or rows two apart sharing draws in a
+    tiled kernel, is a correlation at that axis and distance."""
+    unit_shape = kind.unit_shape(tuple(x.shape))
+    units = max(kind.unit_count(tuple(x.shape)), 1)
+    found = [Pairing("consecutive calls", None, None, 0.5, units)]
+    if units < 2:
+        return found
+    index = torch.arange(units).reshape(unit_shape)
+    if kind.unit_dims(x.dim()) == x.dim():
+        order = memory_positions(x)
+        half = units // 2
+        found.append(Pairing("neighbours in memory", order[0 : 2 * half : 2], order[1 : 2 * half : 2], 1.0, half))
+    for axis, (size, name) in enumerate(zip(unit_shape, kind.axis_names(unit_shape))):
+        distance = 1
+        while distance < min(size, MAX_DISTANCE + 1):
+            starts = torch.tensor([i for i in range(size - distance) if (i // distance) % 2 == 0])
+            first = index.index_select(axis, starts).reshape(-1)
+            second = index.index_select(axis, starts + distance).reshape(-1)
+            found.append(Pairing(f"{name} at distance {distance}", first, second, 1.0, int(first.numel())))
+            distance *= 2
+    return found
+
+
+def memory_positions(x: torch.Tensor) -> torch.Tensor:
+    """Flat logical indices of x's elements in the order they lie in memory."""
+    if x.dim() == 0:
+        return torch.zeros(1, dtype=torch.long)
+    index = torch.arange(x.numel()).reshape(x.shape)
+    order = sorted(range(x.dim()), key=lambda d: (x.stride(d) != 0, x.stride(d)), reverse=True)
+    return index.permute(order).reshape(-1)
+
+
 def _pair_examples(kind: Kind) -> list[Case]:
     if kind.one_decision_per_call:
         return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.1, seed=7, rows=2,
                               unit_elements=3)]
-    return [designed_case(kind, units=64 * 1025, dtype="float32", layout="expanded", p=0.5, seed=7, rows=64)]
-
-
-def _pairings(unit_shape: tuple[int, ...], flat_units: int) -> dict[str, tuple[int, float]]:
-    pairings: dict[str, tuple[int, float]] = {"consecutive calls": (max(flat_units, 1), 0.5)}
-    if flat_units >= 2:
-        pairings["neighbouring units"] = (flat_units // 2, 1.0)
-    if len(unit_shape) >= 2 and unit_shape[0] >= 2:
-        pairings["rows"] = ((unit_shape[0] // 2) * (flat_units // unit_shape[0]), 1.0)
-    return pairings
+    return [designed_case(kind, units=130 * 505, dtype=dtype, layout=layout, p=p, seed=70 + i, rows=130)
+            for i, ((dtype, layout), p) in enumerate(zip(covering_cells(1), DESIGNED_P))]
 
 
 @statistical("independence", PAIRS, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=PAIR_REQUEST),
              examples=_pair_examples)
 def test_pairs_uncorrelated(target: Target, case: Case) -> None:
-    """Paired decisions are independent given their positions' margins: neighbouring units,
-    rows, consecutive calls. Calls are planned so that each pairing finds a correlation of
-    the level's size with power 0.999 (``power.pair_calls``)."""
+    """Paired decisions are independent given their positions' margins: consecutive calls,
+    neighbours in memory, and units at distances 1, 2, 4, ... along every axis. One decision
+    (Bonferroni over the pairings); the calls are planned so that each pairing finds a
+    correlation of the level's size with power 0.999 at its share of alpha."""
     run = current()
     kind = target.kind
     x = case.make_input(run.device)
-    unit_shape = kind.unit_shape(tuple(x.shape))
-    flat_units = max(kind.unit_count(tuple(x.shape)), 1)
-    pairings = _pairings(unit_shape, flat_units)
-    calls = pair_calls(pairings, run.effects.correlation, run.alpha_decision, POWER)
-    counts = {name: PairCounts(strata) for name, (strata, _) in pairings.items()}
-    carry: list[torch.Tensor] = []
+    found = [pairing for pairing in pairings(kind, x) if pairing.strata > 0]
+    alpha = run.alpha_decision / len(found)
+    calls = pair_calls({p.name: (p.strata, p.per_call) for p in found}, run.effects.correlation, alpha, POWER)
+    counts = [PairCounts(pairing.strata) for pairing in found]
+    carry: list[np.ndarray] = []
+
+    indices = [(p.first.numpy(), p.second.numpy()) if p.first is not None else None for p in found]
 
     def count(_: int, keeps: torch.Tensor) -> None:
-        if "rows" in counts:
-            half = unit_shape[0] // 2
-            rows = keeps.reshape(keeps.shape[0], unit_shape[0], -1)
-            counts["rows"].add(rows[:, 0 : 2 * half : 2].reshape(keeps.shape[0], -1).numpy(),
-                               rows[:, 1 : 2 * half : 2].reshape(keeps.shape[0], -1).numpy())
-        flat = unit_order(keeps, x, kind)
-        if "neighbouring units" in counts:
-            pairs = flat.shape[1] // 2
-            counts["neighbouring units"].add(flat[:, 0 : 2 * pairs : 2].numpy(), flat[:, 1 : 2 * pairs : 2].numpy())
-        sequence = torch.cat([*carry, flat]) if carry else flat
+        flat = keeps.reshape(keeps.shape[0], -1).cpu().numpy()
+        for index, pair_counts in zip(indices, counts):
+            if index is not None:
+                pair_counts.add(np.take(flat, index[0], axis=1), np.take(flat, index[1], axis=1))
+        sequence = np.concatenate([*carry, flat]) if carry else flat
         usable = sequence.shape[0] // 2 * 2
-        counts["consecutive calls"].add(sequence[0:usable:2].numpy(), sequence[1:usable:2].numpy())
+        counts[0].add(sequence[0:usable:2], sequence[1:usable:2])
         carry[:] = [sequence[usable:]] if usable < sequence.shape[0] else []
 
-    sample_units(target, case, calls, lambda first, keeps: count(first, keeps.cpu()), x=x)
-    for name, pair_counts in counts.items():
-        check_result(PAIRS, target, independence_test(pair_counts, run.alpha_decision, f"independence of {name}"),
-                     case, expected=f"no correlation between {name} (detects |rho| >= {run.effects.correlation:g} "
-                                    f"with power {POWER})")
+    sample_units(target, case, calls, count, x=x)
+    results = [independence_test(c, alpha, f"independence of {p.name}") for p, c in zip(found, counts)]
+    check_result(PAIRS, target, combine_pairings(results, run.alpha_decision, "independence of paired decisions"),
+                 case, expected=f"no correlation between paired units or calls (detects |rho| >= "
+                                f"{run.effects.correlation:g} in each of {len(found)} pairings with power {POWER})")
 
 
 # ----------------------------------------------------------------------------- dispersion
@@ -122,8 +178,11 @@ def _several_units(target: Target) -> str | None:
 
 @statistical("dispersion", DISPERSION,
              cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=DISPERSION_REQUEST),
-             examples=lambda kind: [designed_case(kind, units=16 * 64, dtype="float32", layout="contiguous", p=0.5,
-                                                  seed=8, rows=16, unit_elements=2)],
+             examples=lambda kind: [] if kind.one_decision_per_call else [
+                 designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=80 + i,
+                               rows=16 if units > 64 else 2)
+                 for i, ((dtype, layout), p, units) in enumerate(zip(covering_cells(2), DESIGNED_P,
+                                                                     (1024, 31, 4096, 257, 100)))],
              applies=_several_units)
 def test_kept_count_dispersion(target: Target, case: Case) -> None:
     """Var[kept units in a call] = m q (1-q): two-sided test on T calls (saddlepoint tails)."""
@@ -149,8 +208,9 @@ def _period_examples(kind: Kind) -> list[Case]:
     if kind.one_decision_per_call:
         return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.3, seed=9, rows=2,
                               unit_elements=2)]
-    return [designed_case(kind, units=4 * 8 * 16 * 33, dtype="float32", layout="channels_last", p=0.3, seed=9,
-                          rows=4, unit_elements=2)]
+    return [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=90 + i, rows=4, unit_elements=2)
+            for i, ((dtype, layout), p, units) in enumerate(zip(covering_cells(3), DESIGNED_P,
+                                                                (4 * 8 * 16 * 33, 4099, 1 << 15, 65537, 12345)))]
 
 
 @statistical("periodicity", PERIODIC,
@@ -169,3 +229,25 @@ def test_no_periodic_mask(target: Target, case: Case) -> None:
     sequence = torch.cat(chunks).reshape(-1)
     result = periodicity_test(sequence, q, run.alpha_decision, max_lag=sequence.numel() - 1)
     check_result(PERIODIC, target, result, case, expected="no lag with correlation (a repeated mask has 1)")
+
+
+REPEATS = Statement("C6", "independence", "no call's mask repeats another's, across the whole run")
+
+
+@claims(REPEATS)
+def test_no_repeated_mask(dropout_target: Target) -> None:
+    """Every mask of 4096 units or more made in this run (all statistical properties) and 256
+    calls of its own: no exact repeat (``harness.MaskRegistry``; two correct masks coincide
+    with probability at most e^-409). Runs after the other properties of the implementation."""
+    target = dropout_target
+    if target.kind.one_decision_per_call:
+        pytest.skip("n/a: one decision per call: a repeating stream is a periodicity (test_no_periodic_mask)")
+    case = designed_case(target.kind, units=HASHED_UNITS, dtype="float32", layout="contiguous", p=0.5, seed=95,
+                         rows=4)
+    sample_units(target, case, 256, lambda first, keeps: None)
+    repeats = mask_registry(target.spec).repeats
+    record(_Result("exact repeats of a mask", float(len(repeats)), -math.inf if repeats else 0.0, 256,
+                   float(len(repeats)), 0.0, (0.0, 0.0), current().alpha_decision, "masks hashed by their kept units"))
+    if repeats:
+        raise violation(REPEATS, target, case=case, expected="every mask new (a repeat has probability <= e^-409)",
+                        seen=f"{len(repeats)} repeats; " + "; ".join(repeats[:3]))

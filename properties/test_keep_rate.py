@@ -1,5 +1,9 @@
 """C3 keep rate: over n independent unit decisions the kept count is Binomial(n, 1 - p).
 
+Three properties: the keep rate at drawn and designed examples (every dtype x layout cell);
+the keep rate at quantisation probes, which names the grid a rate follows; and, with
+``--time``, anytime-valid keep-rate tests that run until the deadline.
+
 Bugs it catches: thresholds off by a little (``rand > p`` in bfloat16, 8-bit or 1/16
 quantised keep probabilities), keep and drop confused (``Bernoulli(p)`` as the keep mask),
 clamped or skipped ``p``, a keep rate that is wrong only for some dtypes, layouts or kinds,
@@ -8,15 +12,19 @@ a keep rate that does not match the scale (E[y] = x then fails: docs/CONTRACT.md
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
+import pytest
 import torch
 
 from dropout_verify.config import current
-from dropout_verify.harness import Statement, calls_for, check_result, sample_units, statistical
+from dropout_verify.harness import Statement, calls_for, check_result, claims, note, sample_units, statistical
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.levels import POWER
-from dropout_verify.power import exact_rate_samples
-from dropout_verify.stats import SequentialBinomialTest
-from dropout_verify.strategies import Case, cases, designed_case, probabilities
+from dropout_verify.power import exact_rate_samples, quantisation_trials
+from dropout_verify.stats import BetaBinomialEProcess, SequentialBinomialTest, probe_points, quantisation_test
+from dropout_verify.strategies import CELLS, DESIGNED_P, Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
 
 STATEMENT = Statement("C3", "keep rate", "kept units ~ Binomial(n, 1-p)")
@@ -24,16 +32,13 @@ REQUEST = ShapeRequest(min_units=1 << 14, max_units=1 << 17, max_numel=1 << 17, 
 
 
 def _examples(kind: Kind) -> list[Case]:
+    """Every dtype x layout cell (docs/CONTRACT.md section 4), at five drop probabilities."""
     if kind.one_decision_per_call:  # one decision a call: one designed example, at a common drop-path rate
         return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.1, seed=1, rows=2,
                               unit_elements=3)]
-    return [
-        designed_case(kind, units=1 << 15, dtype="float32", layout="contiguous", p=0.5, seed=1, rows=64,
-                      unit_elements=2),
-        designed_case(kind, units=1 << 14, dtype="bfloat16", layout="channels_last", p=0.05, seed=2, rows=4,
-                      unit_elements=4),
-        designed_case(kind, units=40 * 1025, dtype="float16", layout="sliced", p=0.95, seed=3, rows=40),
-    ]
+    return [designed_case(kind, units=(1 << 14) + 1025 * (i % 3), dtype=dtype, layout=layout,
+                          p=DESIGNED_P[i % len(DESIGNED_P)], seed=100 + i, rows=(4, 65, 129)[i % 3], unit_elements=2)
+            for i, (dtype, layout) in enumerate(CELLS)]
 
 
 @statistical("keep_rate", STATEMENT, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=REQUEST),
@@ -62,3 +67,83 @@ def test_keep_rate(target: Target, case: Case) -> None:
     sample_units(target, case, calls_for(needed, case.units), update)
     check_result(STATEMENT, target, test.result(), case,
                  expected=f"keep rate {q:.6g} (detects a bias of {delta:g} with power {POWER})")
+
+
+QUANTISED = Statement("C3", "keep rate", "no grid: the rate at half-cell probes is 1-p")
+
+
+@claims(QUANTISED)
+def test_keep_probability_not_quantised(dropout_target: Target) -> None:
+    """The keep rate at probes a quarter cell either side of half-cell points (of the level's
+    grid, 1/256 at standard, and of the 1/255 grid) is q, not a grid point: the matched
+    statistic of every (grid 1/8 ... 1/4096 or 1/255, rounding nearest, down or up) hypothesis
+    is tested (``stats.quantisation``), and the grid that fits is named. Planned to find the
+    level's grid, or 1/255, in any rounding mode, with power 0.999.
+    """
+    target = dropout_target
+    if target.kind.one_decision_per_call:
+        pytest.skip("n/a: one decision per call: the probes need about 10^7 decisions")
+    run = current()
+    probes = probe_points(run.effects.quantisation_step)
+    trials = quantisation_trials(probes, run.effects.quantisation_step, run.alpha_decision, POWER)
+    kept = np.zeros(probes.size)
+    used = np.zeros(probes.size)
+    shape = designed_case(target.kind, units=1 << 16, dtype="float32", layout="contiguous", p=0.5, seed=2000,
+                          rows=64, unit_elements=1)
+    x = shape.make_input(run.device)  # one input for every probe: only p and the seed change
+    for index, q in enumerate(probes):
+        case = Case(shape.shape, shape.dtype, shape.layout, float(1 - q), 2000 + index, kind=shape.kind)
+        totals = [0, 0]
+
+        def count(_: int, keeps: torch.Tensor, totals: list[int] = totals) -> None:
+            totals[0] += int(keeps.sum())
+            totals[1] += keeps.numel()
+
+        sample_units(target, case, calls_for(trials, case.units), count, x=x)
+        kept[index], used[index] = totals
+    keep_rates = np.array([target.keep_probability(float(1 - q)) for q in probes])
+    result = quantisation_test(keep_rates, kept, used, run.alpha_decision)
+    check_result(QUANTISED, target, result, case,
+                 expected=f"no grid (detects the 1/{round(1 / run.effects.quantisation_step)} and 1/255 grids, "
+                          f"any rounding, with power {POWER})")
+
+
+TIMED = Statement("C3", "keep rate", "anytime-valid keep rate until the --time deadline")
+TIMED_P = (0.1, 0.5, 0.9)
+
+
+@claims(TIMED)
+def test_keep_rate_until_deadline(dropout_target: Target) -> None:
+    """With --time S: S seconds of keep-rate tests at p = 0.1, 0.5 and 0.9 in turn, each an
+    anytime-valid e-process (``stats.anytime``) that may stop at the deadline and keeps its
+    share of the budget; reports the smallest bias each detects at the decisions it reached."""
+    target = dropout_target
+    run = current()
+    if run.time is None:
+        pytest.skip("n/a: no --time given")
+    deadline = time.monotonic() + run.time
+    cases = [designed_case(target.kind, units=1 if target.kind.one_decision_per_call else 1 << 18,
+                           dtype="float32", layout="contiguous", p=p, seed=3000 + i, rows=256)
+             for i, p in enumerate(TIMED_P)]
+    tests = [BetaBinomialEProcess(target.keep_probability(case.p)) for case in cases]
+    rounds = 0
+    while time.monotonic() < deadline:
+        for case, test in zip(cases, tests):
+            seed_case = Case(case.shape, case.dtype, case.layout, case.p, case.seed + 7919 * rounds, kind=case.kind)
+
+            def update(_: int, keeps: torch.Tensor, test: BetaBinomialEProcess = test) -> bool:
+                test.update(int(keeps.sum()), keeps.numel())
+                return time.monotonic() >= deadline
+
+            sample_units(target, seed_case, max(1, 64 // max(1, case.units >> 16)) if case.units > 1 else 20000,
+                         update)
+            if time.monotonic() >= deadline:
+                break
+        rounds += 1
+    reached = []
+    for case, test in zip(cases, tests):
+        result = test.result(run.alpha_decision, POWER, f"keep rate at p = {case.p} (anytime)")
+        reached.append(f"p = {case.p}: {test.minimum_detectable_bias(run.alpha_decision, POWER):.3g} "
+                       f"over {test.samples:,} decisions")
+        check_result(TIMED, target, result, case, expected=f"keep rate {test.rate:.6g}")
+    note(f"{target.spec}: --time {run.time:g} s reached keep-rate MDEs (power {POWER}): " + "; ".join(reached))

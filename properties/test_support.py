@@ -20,7 +20,7 @@ from dropout_verify.harness import Statement, checked_output, exact, note, seede
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
-from dropout_verify.values import check_support, scale_overflows
+from dropout_verify.values import FLOAT32_P_NOTE, check_support, scale_overflows
 
 STATEMENT = Statement("C2", "support", "each element is the kept or the dropped value")
 SHARED = Statement("C2", "support", "every element of a unit shares its decision")
@@ -48,6 +48,8 @@ def test_support(target: Target, case: Case) -> None:
         note(f"{target.spec}: {case.dtype} at p={case.p!r}: the scale overflows {case.dtype}; values not judged")
         return
     report = check_support(target.kind, x, y, keep)
+    if report.float32_p:
+        note(f"{target.spec}: {FLOAT32_P_NOTE}")
     if report.bad:
         raise violation(STATEMENT, target, case=case,
                         expected=f"every element the kept or the dropped value ({target.kind.values.describe()}), "

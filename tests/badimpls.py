@@ -110,3 +110,9 @@ def nan_where_scale_overflows(x, p=0.5, training=True, inplace=False):
     return y
 
 
+
+
+def nan_where_dropped(x, p=0.5, training=True):
+    """NaN for every dropped element (inf * 0 in a multiply-by-mask kernel), at every p."""
+    y = torch.nn.functional.dropout(x, p, training)
+    return y.masked_fill(y == 0, float("nan")) if training and p > 0 else y

@@ -1,95 +1,124 @@
-"""The pytest plugin and the dropout-check command, run as a user runs them.
+"""The pytest plugin, run as a user runs it (pytester, each run in a fresh process).
 
-Each test starts a fresh pytest (or dropout-check) process: the plugin holds one run's
-configuration, so runs must not share an interpreter.
+Dormant in a project that merely has it installed; awake with a --dropout-* option, a
+DROPOUT_* variable or the suite itself on the command line; usage errors exit 4; failures
+print their evidence and a reproduce command that replays them from where the user stands.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
-import subprocess
-import sys
-from pathlib import Path
 
+import pytest
 import torch
-from properties.harness import seeded
 
-ROOT = Path(__file__).resolve().parents[1]
+from dropout_verify.harness import seeded
+from tests.helpers import ROOT
 
-
-def run(*arguments: str, timeout_env: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    if timeout_env:
-        env["DROPOUT_CALL_TIMEOUT"] = timeout_env
-    return subprocess.run(list(arguments), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+pytest_plugins = ["pytester"]
 
 
-def pytest_properties(*options: str, **kwargs) -> subprocess.CompletedProcess:
-    return run(sys.executable, "-m", "pytest", "properties", "-p", "no:cacheprovider", *options, **kwargs)
+@pytest.fixture
+def user(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A user's project: the checkout importable (tests.badimpls), no DROPOUT_* variables."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    for name in list(__import__("os").environ):
+        if name.startswith("DROPOUT_") or name == "PYTEST_ADDOPTS":
+            monkeypatch.delenv(name)
+    return pytester
 
 
-def test_bad_spec_is_a_usage_error_with_a_suggestion():
-    finished = pytest_properties("--dropout-impl", "torch.nn.functional:droput")
-    assert finished.returncode == 4
-    assert "has no attribute 'droput'; did you mean 'dropout'" in finished.stderr + finished.stdout
+def run(user: pytest.Pytester, *arguments: str) -> pytest.RunResult:
+    return user.runpytest_subprocess("-p", "dropout_verify.plugin", "-p", "no:cacheprovider", *arguments,
+                                     timeout=600)
 
 
-def test_header_states_budget_effects_and_reproduce_command():
-    finished = pytest_properties("--dropout-impl", "tests.badimpls:fine", "--dropout-level", "quick",
-                                 "--dropout-seed", "7", "-k", "test_support")
-    assert finished.returncode == 0, finished.stdout[-2000:]
-    out = finished.stdout
-    assert "false-alarm budget 1e-06 per implementation" in out
-    assert "keep-rate bias 0.01" in out
-    assert ("reproduce: pytest properties --dropout-impl tests.badimpls:fine --dropout-seed 7 "
-            "--dropout-level quick --dropout-alpha 1e-06") in out
+def test_dormant_in_a_project_that_has_it_installed(user: pytest.Pytester) -> None:
+    user.makeconftest("from hypothesis import settings\nsettings.register_profile('mine', max_examples=7)\n"
+                      "settings.load_profile('mine')\n")
+    user.makepyfile(test_a="from hypothesis import settings\n\ndef test_a():\n"
+                           "    assert settings.default.max_examples == 7\n")
+    result = run(user)
+    result.assert_outcomes(passed=1)
+    assert "dropout:" not in result.stdout.str()
 
 
-def test_failure_prints_evidence_and_a_command_that_reproduces_it():
+def test_help_lists_the_options(user: pytest.Pytester) -> None:
+    result = run(user, "--help")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*--dropout-impl=MODULE:ATTR*", "*--dropout-level*DROPOUT_LEVEL*"])
+
+
+def test_option_wakes_it_with_a_header(user: pytest.Pytester) -> None:
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl", "tests.badimpls:fine",
+                 "--dropout-level", "quick", "--dropout-seed", "7", "-k", "test_support")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines([
+        "dropout: implementations tests.badimpls:fine (element) (convention drop, device cpu)",
+        "dropout: level quick, seed 7; false-alarm budget 1e-06 per implementation*",
+        "*keep-rate bias 0.01 over units*",
+        "dropout: reproduce: pytest properties --dropout-impl tests.badimpls:fine --dropout-seed 7 --dropout-level "
+        "quick --dropout-alpha 1e-06",
+        "*dropout verdicts*",
+        "C2 support*test_support*pass*",
+    ])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--dropout-level", "fast"], "*dropout: expected --dropout-level to be one of quick, standard, thorough*"),
+    (["--dropout-impl", "torch.nn.functional:droput"], "*has no attribute 'droput'; did you mean 'dropout'*"),
+    (["--dropout-device", "meta"], "*expected --dropout-device to be cpu, cuda or cuda:N*"),
+])
+def test_usage_errors_exit_4(user: pytest.Pytester, arguments: list[str], message: str) -> None:
+    result = run(user, "--pyargs", "dropout_verify.properties", *arguments)
+    assert result.ret == 4
+    result.stderr.fnmatch_lines([message])
+
+
+def test_misspelt_variable_is_a_usage_error(user: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DROPOUT_IMPLS", "tests.badimpls:fine")
+    result = run(user, "--pyargs", "dropout_verify.properties")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*unknown environment variable DROPOUT_IMPLS; did you mean 'DROPOUT_IMPL'*"])
+
+
+def test_failure_prints_evidence_and_a_command_that_replays_it(user: pytest.Pytester) -> None:
     spec = "tests.mutants:keep_and_drop_confused"
-    finished = pytest_properties("--dropout-impl", spec, "--dropout-level", "quick", "-k", "test_keep_rate")
-    assert finished.returncode == 1
-    out = finished.stdout
-    assert f"FAILED properties/test_keep_rate.py::test_keep_rate[{spec}]" in out
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl", spec, "--dropout-level", "quick",
+                 "-k", "test_keep_rate and not quantised and not deadline")
+    assert result.ret == 1
+    out = result.stdout.str()
     for fragment in ("does not hold for", "expected: keep rate", "p-value", "threshold alpha", "example:  shape=",
-                     "reproduce: pytest 'properties/test_keep_rate.py::test_keep_rate[tests.mutants:keep_and_drop_confused]'"):
+                     "reproduce: pytest"):
         assert fragment in out, fragment
-    command = next(line for line in out.splitlines() if "reproduce: pytest 'properties/test_keep_rate.py" in line)
-    replay = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *shlex.split(command.split("reproduce: pytest ")[1]))
-    assert replay.returncode == 1 and "1 failed" in replay.stdout
+    command = next(line for line in out.splitlines() if line.strip().startswith("reproduce: pytest"))
+    replay = user.runpytest_subprocess("-p", "dropout_verify.plugin", "-p", "no:cacheprovider",
+                                       *shlex.split(command.split("reproduce: pytest ")[1]), timeout=600)
+    assert replay.ret == 1
+    replay.stdout.fnmatch_lines(["*1 failed*"])
 
 
-def test_misbehaving_implementations_fail_cleanly():
-    finished = pytest_properties("--dropout-impl", "tests.badimpls:raises", "--dropout-impl", "tests.badimpls:returns_list",
-                                 "--dropout-impl", "tests.badimpls:hangs", "--dropout-level", "quick",
-                                 "-k", "test_support or test_keep_rate", timeout_env="2")
-    assert finished.returncode == 1
-    out = finished.stdout
+def test_misbehaving_implementations_fail_cleanly_in_process(user: pytest.Pytester) -> None:
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl", "tests.badimpls:raises",
+                 "--dropout-impl", "tests.badimpls:returns_list", "--dropout-impl", "tests.badimpls:hangs",
+                 "--dropout-level", "quick", "--dropout-call-timeout", "2", "-k", "test_support or test_contract")
+    assert result.ret == 1
+    out = result.stdout.str()
     assert "raised RuntimeError: kernel launch failed" in out
     assert "returned list, not a torch.Tensor" in out
     assert "ran past 2 s: treated as hung" in out
-    assert "INTERNALERROR" not in out and "Traceback" not in finished.stderr
+    assert "INTERNALERROR" not in out
 
 
-def test_dropout_check_prints_a_verdict_table():
-    finished = run(str(Path(sys.executable).parent / "dropout-check"), "tests.mutants:scale_by_p", "tests.badimpls:fine",
-                   "--level", "quick", "-k", "test_support or test_contract")
-    assert finished.returncode == 1, finished.stdout[-2000:]
-    out = finished.stdout
-    assert "[1] tests.mutants:scale_by_p" in out and "[2] tests.badimpls:fine" in out
-    row = next(line for line in out.splitlines() if line.startswith("C2 support"))
-    assert row.split()[-2:] == ["FAIL", "pass"]
-    assert "Evidence" in out and "dropout-check tests.mutants:scale_by_p --seed 0 --level quick" in out
+def test_keep_convention_passes_keep_probability(user: pytest.Pytester) -> None:
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl",
+                 "tests.mutants:correct_keep_probability", "--dropout-convention", "keep", "--dropout-level", "quick",
+                 "-k", "test_keep_rate or test_support or test_edge")
+    assert result.ret == 0, result.stdout.str()[-3000:]
 
 
-def test_keep_convention_passes_keep_probability():
-    finished = pytest_properties("--dropout-impl", "tests.mutants:correct_keep_probability", "--dropout-convention", "keep",
-                                 "--dropout-level", "quick", "-k", "test_keep_rate or test_support or test_edge")
-    assert finished.returncode == 0, finished.stdout[-3000:]
-
-
-def test_seeded_block_leaves_the_callers_rng_as_it_was():
+def test_seeded_block_leaves_the_callers_rng_as_it_was() -> None:
     torch.manual_seed(123)
     state = torch.get_rng_state()
     with seeded(5):

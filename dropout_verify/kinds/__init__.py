@@ -7,6 +7,7 @@ A new member is one small module with a ``Kind`` subclass, registered in ``KINDS
 from __future__ import annotations
 
 from ..options import KIND_NAMES, UsageError, did_you_mean
+from .attention import AttentionKind
 from .base import Kind, ShapeRequest
 from .channel import ChannelKind, FeatureAlphaKind
 from .element import AlphaKind, ElementKind
@@ -25,6 +26,7 @@ KINDS: dict[str, Kind] = {
         FeatureAlphaKind(),
         PathKind(),
         PathBatchKind(),
+        AttentionKind(),
     )
 }
 assert tuple(KINDS) == KIND_NAMES, "options.KIND_NAMES must list the kinds registered here"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from hypothesis import strategies as st
@@ -54,15 +55,18 @@ class UnitLayout(ABC):
     def unit_count(self, shape: tuple[int, ...]) -> int:
         return math.prod(self.unit_shape(shape))
 
-    def unit_decisions(self, kept: torch.Tensor) -> torch.Tensor:
+    def unit_decisions(self, kept: torch.Tensor, ndim: int | None = None) -> torch.Tensor:
         """The keep decision of each unit (the indicator of its first element), unit-shaped.
 
-        A view where possible: statistical properties call this once per call.
+        ``ndim`` is the rank of one output when ``kept`` stacks several (a leading call axis).
+        A view: statistical properties call this on every batch of calls.
         """
-        trailing = kept.dim() - self.unit_dims(kept.dim())
+        ndim = kept.dim() if ndim is None else ndim
+        trailing = ndim - self.unit_dims(ndim)
         if trailing == 0:
             return kept
-        return kept[(Ellipsis, *([0] * trailing))]
+        index: tuple[Any, ...] = (Ellipsis, *([0] * trailing))
+        return kept[index]
 
     def disagreeing_units(self, kept: torch.Tensor) -> tuple[int, tuple[int, ...]]:
         """(units whose elements do not all share one decision, index of the first of them)."""
@@ -233,9 +237,15 @@ class Kind(ABC):
     def unit_count(self, shape: tuple[int, ...]) -> int:
         return self.layout.unit_count(shape)
 
-    def unit_keeps(self, y: torch.Tensor, keep: float) -> torch.Tensor:
-        """The keep decision of each unit of output ``y`` (a bool tensor of the unit shape)."""
-        return self.values.keep_indicator(self.layout.unit_decisions(y), keep)
+    def axis_names(self, unit_shape: tuple[int, ...]) -> list[str]:
+        """What each axis of the unit tensor is, for naming a correlation found along it."""
+        return [f"dim {axis}" + (" (rows)" if axis == 0 and len(unit_shape) > 1 else "")
+                for axis in range(len(unit_shape))]
+
+    def unit_keeps(self, y: torch.Tensor, keep: float, ndim: int | None = None) -> torch.Tensor:
+        """The keep decision of each unit of output ``y`` (a bool tensor of the unit shape);
+        ``ndim`` as in ``UnitLayout.unit_decisions`` for a stack of outputs."""
+        return self.values.keep_indicator(self.layout.unit_decisions(y, ndim), keep)
 
     def element_keeps(self, y: torch.Tensor, keep: float) -> torch.Tensor:
         return self.values.keep_indicator(y, keep)

@@ -42,6 +42,9 @@ class ChannelKind(Kind):
         self.unit = "(n, c) slice"
         self.layout = ChannelSlices(batched_rank=spatial + 2)
 
+    def axis_names(self, unit_shape: tuple[int, ...]) -> list[str]:
+        return ["batch (n)", "channels (c)"][-len(unit_shape):] if unit_shape else []
+
     def accepts_rank(self, ndim: int) -> bool:
         # channel2d's unbatched (C, H, W) is 3-D, which legacy code reads as (N, C, L): not drawn.
         return ndim == self.spatial + 2 or (ndim == self.spatial + 1 and self.spatial != 2)
@@ -62,6 +65,9 @@ class FeatureAlphaKind(Kind):
     unit = "(n, c) slice"
     values = AlphaValues()
     layout = ChannelSlices(batched_rank=None)
+
+    def axis_names(self, unit_shape: tuple[int, ...]) -> list[str]:
+        return ["batch (n)", "channels (c)"][: len(unit_shape)]
 
     def accepts_rank(self, ndim: int) -> bool:
         return 2 <= ndim <= 5

@@ -9,7 +9,7 @@ import math
 
 from hypothesis import strategies as st
 
-from .base import AlphaValues, InvertedValues, Kind, ShapeRequest, UnitLayout
+from .base import AlphaValues, InvertedValues, Kind, ShapeRequest, UnitLayout, Values
 from .shapes import element_shapes
 
 __all__ = ["AlphaKind", "ElementKind", "EveryElement"]
@@ -24,7 +24,7 @@ class ElementKind(Kind):
     name = "element"
     title = "elementwise dropout"
     unit = "element"
-    values = InvertedValues()
+    values: Values = InvertedValues()
     layout = EveryElement()
 
     def accepts_rank(self, ndim: int) -> bool:

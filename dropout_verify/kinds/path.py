@@ -31,6 +31,9 @@ class PathKind(Kind):
     values = InvertedValues()
     layout = LeadingDims(1)
 
+    def axis_names(self, unit_shape: tuple[int, ...]) -> list[str]:
+        return ["samples (n)"][: len(unit_shape)]
+
     def accepts_rank(self, ndim: int) -> bool:
         return ndim >= 1
 

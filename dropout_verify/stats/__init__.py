@@ -8,6 +8,8 @@ samples used, an effect estimate with a confidence interval at the decision's ow
 (1 - alpha), and the threshold alpha the decision used. One module per test:
 
 * ``binomial``: exact binomial test, Clopper-Pearson intervals, the truncated SPRT;
+* ``anytime``: an anytime-valid e-process for a keep rate (time-budgeted runs);
+* ``quantisation``: keep rates that follow a grid (k/256, k/255, ...);
 * ``homogeneity``: every unit position at one rate;
 * ``chernoff``: proved tail bounds for sums of independent discrete draws;
 * ``dispersion``: per-call kept counts with binomial variance (Chernoff tails);
@@ -16,24 +18,30 @@ samples used, an effect estimate with a confidence interval at the decision's ow
 * ``moments``: alpha dropout keeps mean 0 and variance 1 (Chernoff bounds).
 """
 
+from .anytime import BetaBinomialEProcess
 from .binomial import SequentialBinomialTest, binomial_test, clopper_pearson
 from .dispersion import dispersion_test
 from .homogeneity import homogeneity_test
 from .moments import alpha_moments_test
-from .pairs import PairCounts, independence_test
+from .pairs import PairCounts, combine_pairings, independence_test
 from .periodicity import periodicity_test
+from .quantisation import probe_points, quantisation_test
 from .result import TestResult, format_p
 
 __all__ = [
+    "BetaBinomialEProcess",
     "PairCounts",
     "SequentialBinomialTest",
     "TestResult",
     "alpha_moments_test",
     "binomial_test",
     "clopper_pearson",
+    "combine_pairings",
     "dispersion_test",
     "format_p",
     "homogeneity_test",
     "independence_test",
     "periodicity_test",
+    "probe_points",
+    "quantisation_test",
 ]

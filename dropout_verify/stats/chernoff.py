@@ -25,13 +25,14 @@ import numpy as np
 from scipy import optimize as _optimize
 from scipy import special as _special
 
-__all__ = ["DiscreteSum"]
+__all__ = ["DiscreteSum", "WeightedBinomialSum"]
 
 
 class DiscreteSum:
     """S = sum over groups of ``counts[g]`` iid draws of law g (``values[g]``, ``log_pmf[g]``)."""
 
-    def __init__(self, values: Sequence[np.ndarray], log_pmf: Sequence[np.ndarray], counts: Sequence[float]) -> None:
+    def __init__(self, values: Sequence[np.ndarray], log_pmf: Sequence[np.ndarray],
+                 counts: Sequence[float] | np.ndarray) -> None:
         width = max(len(v) for v in values)
         self.values = np.zeros((len(values), width))
         self.log_pmf = np.full((len(values), width), -np.inf)
@@ -77,7 +78,7 @@ class DiscreteSum:
         gap = lambda s: self.cumulants(s)[1] - total
         bound = 1.0 if upper else -1.0
         scale = max(abs(self.maximum - self.minimum), 1e-300)
-        bound /= scale / max(self.counts.sum(), 1.0)  # start near the natural scale of s
+        bound /= scale / max(float(self.counts.sum()), 1.0)  # start near the natural scale of s
         for _ in range(400):
             if (gap(bound) >= 0) == upper:
                 break
@@ -109,3 +110,42 @@ class DiscreteSum:
         low, high = sorted((0.0, step))
         s = float(_optimize.brentq(bound_at, low, high, xtol=1e-300, rtol=1e-12, maxiter=500))
         return self.cumulants(s)[1]
+
+
+class WeightedBinomialSum:
+    """W = sum_i w_i k_i for independent k_i ~ Binomial(n_i, q_i): Chernoff bounds on its tails.
+
+    K(s) = sum_i n_i log(1 - q_i + q_i exp(s w_i)), exact and cheap however large the n_i.
+    """
+
+    def __init__(self, weights: np.ndarray, trials: np.ndarray, rates: np.ndarray) -> None:
+        self.w = np.asarray(weights, dtype=np.float64)
+        self.n = np.asarray(trials, dtype=np.float64)
+        self.q = np.asarray(rates, dtype=np.float64)
+        self.mean = float(np.sum(self.n * self.q * self.w))
+        self.variance = float(np.sum(self.n * self.q * (1 - self.q) * self.w**2))
+
+    def cumulants(self, s: float) -> tuple[float, float]:
+        """(K(s), K'(s))."""
+        log_terms = np.logaddexp(np.log1p(-self.q), np.log(self.q) + s * self.w)
+        tilted = np.exp(np.log(self.q) + s * self.w - log_terms)
+        return float(np.sum(self.n * log_terms)), float(np.sum(self.n * self.w * tilted))
+
+    def log_upper_tail(self, total: float) -> float:
+        """Chernoff's bound on log P[W >= total]."""
+        if total <= self.mean:
+            return 0.0
+        maximum = float(np.sum(self.n * np.maximum(self.w, 0)))
+        if total > maximum:
+            return -math.inf
+        gap = lambda s: self.cumulants(s)[1] - total  # noqa: E731
+        scale = math.sqrt(max(self.variance, 1e-300))
+        high = 1.0 / scale
+        for _ in range(400):
+            if gap(high) >= 0:
+                break
+            high *= 2
+        else:
+            return min(0.0, self.cumulants(high)[0] - high * total)
+        s = float(_optimize.brentq(gap, 0.0, high, xtol=1e-300, rtol=1e-13, maxiter=500))
+        return min(0.0, self.cumulants(s)[0] - s * total)

@@ -30,30 +30,60 @@ from scipy import stats as _scipy
 from .chernoff import DiscreteSum
 from .result import LOG2, TestResult
 
-__all__ = ["PairCounts", "independence_test"]
+__all__ = ["PairCounts", "combine_pairings", "independence_test"]
+
+
+BLOCK = 64  # replicates of one stratum conditioned together: ((B-1)/B)^3 = 0.95 of the information
 
 
 class PairCounts:
-    """Running per-stratum counts (n, first kept, second kept, both kept) for one pairing."""
+    """Running per-stratum counts (n, first kept, second kept, both kept) for one pairing.
+
+    Replicates of a stratum are conditioned on their margins in blocks of ``BLOCK``: each
+    complete block is a stratum of its own (pairs within a block are alike under H0 just as
+    within the whole stratum). That keeps every hypergeometric law small, and keeps a stratum
+    that collects a hundred thousand replicates (a whole-call drop-path) as cheap as any other.
+    Complete blocks are kept as a table of (first kept, second kept) margins.
+    """
 
     def __init__(self, strata: int) -> None:
         self.n = np.zeros(strata, dtype=np.int64)
         self.first = np.zeros(strata, dtype=np.int64)
         self.second = np.zeros(strata, dtype=np.int64)
         self.both = np.zeros(strata, dtype=np.int64)
+        self.blocks = np.zeros((BLOCK + 1, BLOCK + 1), dtype=np.int64)  # count of complete blocks by (r, c)
+        self.blocks_both = 0
+        self.pairs = 0
 
     def add(self, first: np.ndarray, second: np.ndarray) -> None:
         """Add replicates: ``first``/``second`` are bool arrays (replicates, strata)."""
         first = np.asarray(first, dtype=bool).reshape(-1, self.n.size)
         second = np.asarray(second, dtype=bool).reshape(-1, self.n.size)
-        self.n += first.shape[0]
-        self.first += first.sum(0)
-        self.second += second.sum(0)
-        self.both += (first & second).sum(0)
+        self.pairs += first.size
+        row = 0
+        while row < first.shape[0]:
+            take = min(first.shape[0] - row, BLOCK - int(self.n[0]))
+            a, b = first[row : row + take], second[row : row + take]
+            self.n += take
+            self.first += np.add.reduce(a, axis=0, dtype=np.int32)
+            self.second += np.add.reduce(b, axis=0, dtype=np.int32)
+            self.both += np.add.reduce(a & b, axis=0, dtype=np.int32)
+            row += take
+            if self.n[0] == BLOCK:  # every stratum gets a replicate per call: blocks complete together
+                np.add.at(self.blocks, (self.first, self.second), 1)
+                self.blocks_both += int(self.both.sum())
+                for counts in (self.n, self.first, self.second, self.both):
+                    counts[:] = 0
 
-    @property
-    def pairs(self) -> int:
-        return int(self.n.sum())
+    def strata(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(n, r, c, weight, both-kept total) of every stratum: complete blocks and the open remainder."""
+        r_blocks, c_blocks = np.nonzero(self.blocks)
+        weights = self.blocks[r_blocks, c_blocks]
+        n = np.concatenate([np.full(r_blocks.size, BLOCK), self.n])
+        r = np.concatenate([r_blocks, self.first])
+        c = np.concatenate([c_blocks, self.second])
+        w = np.concatenate([weights, np.ones(self.n.size, dtype=np.int64)])
+        return n, r, c, w, np.array([self.blocks_both + int(self.both.sum())])
 
 
 def _hypergeometric_log_pmf(n: int, r: int, c: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,11 +92,23 @@ def _hypergeometric_log_pmf(n: int, r: int, c: int) -> tuple[np.ndarray, np.ndar
     return support, _scipy.hypergeom.logpmf(support, n, r, c)
 
 
-def _hypergeometric_sum(n: np.ndarray, r: np.ndarray, c: np.ndarray) -> DiscreteSum:
-    """The law of S: one hypergeometric per distinct margins (n, r, c), counted as often as it occurs."""
-    triples, weights = np.unique(np.stack([n, r, c], axis=1), axis=0, return_counts=True)
-    laws = [_hypergeometric_log_pmf(int(a), int(b), int(d)) for a, b, d in triples]
-    return DiscreteSum([s.astype(np.float64) for s, _ in laws], [lp for _, lp in laws], weights)
+def _hypergeometric_sum(n: np.ndarray, r: np.ndarray, c: np.ndarray, w: np.ndarray) -> DiscreteSum:
+    """The law of S: one hypergeometric per distinct margins (n, r, c), counted by its weight.
+
+    Strata share their margins often (a few thousand distinct triples at most, with blocks of
+    64 replicates), so each distinct law is computed once, all of them in one vectorised call.
+    """
+    base = int(n.max()) + 1
+    keys = (n * base + r) * base + c
+    unique, inverse = np.unique(keys, return_inverse=True)
+    weights = np.bincount(inverse, weights=w).astype(np.float64)
+    nu, ru, cu = unique // (base * base), (unique // base) % base, unique % base
+    support = np.arange(base)[None, :]
+    log_pmf = _scipy.hypergeom.logpmf(support, nu[:, None], ru[:, None], cu[:, None])
+    low = np.maximum(0, ru + cu - nu)
+    values = [np.arange(lo, hi + 1, dtype=np.float64) for lo, hi in zip(low, np.minimum(ru, cu))]
+    laws = [row[lo: lo + v.size] for row, lo, v in zip(log_pmf, low, values)]
+    return DiscreteSum(values, laws, weights)
 
 
 def _exact_single(n: int, r: int, c: int, k: int) -> tuple[float, float]:
@@ -75,31 +117,36 @@ def _exact_single(n: int, r: int, c: int, k: int) -> tuple[float, float]:
 
 
 def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult:
-    """Test that paired decisions are independent given each stratum's margins.
+    """Test that paired decisions are independent given each stratum's (block's) margins.
 
     Estimate: rho = sum_j (n_j k_j - r_j c_j) / n_j  /  sum_j (n_j - 1) s_j, with s_j =
     sqrt(r_j (n_j - r_j) c_j (n_j - c_j)) / n_j^2 the product of the two sides' standard
     deviations (E[n k - r c] = n (n - 1) rho sd_a sd_b under a correlation rho).
     """
-    informative = (counts.n > 1) & (counts.first > 0) & (counts.first < counts.n) & (counts.second > 0) \
-        & (counts.second < counts.n)
-    n, r, c, k = (np.asarray(a[informative], dtype=np.float64)
-                  for a in (counts.n, counts.first, counts.second, counts.both))
+    n, r, c, w, both = counts.strata()
+    informative = (n > 1) & (r > 0) & (r < n) & (c > 0) & (c < n) & (w > 0)
+    n, r, c, w = (a[informative] for a in (n, r, c, w))
     pairs = counts.pairs
     if n.size == 0:
         return TestResult(name=name, statistic=0.0, log_pvalue=0.0, samples=pairs, estimate=0.0, expected=0.0,
                           ci=(-1.0, 1.0), alpha=alpha, detail="no stratum with both outcomes on both sides")
-    total = float(k.sum())
-    expected = float(np.sum(r * c / n))
-    scale = float(np.sum((n - 1) * np.sqrt(r * (n - r) * c * (n - c)) / n**2))
-    if n.size == 1:
-        log_lower, log_upper = _exact_single(int(n[0]), int(r[0]), int(c[0]), int(k[0]))
+    nf, rf, cf, wf = (a.astype(np.float64) for a in (n, r, c, w))
+    # Kept-together counts of uninformative strata are fixed by their margins: subtract them.
+    n_all, r_all, c_all, w_all, _ = counts.strata()
+    fixed = ~((n_all > 1) & (r_all > 0) & (r_all < n_all) & (c_all > 0) & (c_all < n_all) & (w_all > 0))
+    fixed_both = float(np.sum(w_all[fixed] * np.minimum(r_all[fixed], c_all[fixed]) *
+                              ((r_all[fixed] == n_all[fixed]) | (c_all[fixed] == n_all[fixed]))))
+    total = float(both[0]) - fixed_both
+    expected = float(np.sum(wf * rf * cf / nf))
+    scale = float(np.sum(wf * (nf - 1) * np.sqrt(rf * (nf - rf) * cf * (nf - cf)) / nf**2))
+    if n.size == 1 and w[0] == 1:
+        log_lower, log_upper = _exact_single(int(n[0]), int(r[0]), int(c[0]), round(total))
         method = "Fisher's exact test (one stratum)"
-        variance = float(r[0] * c[0] * (n[0] - r[0]) * (n[0] - c[0]) / (n[0] ** 2 * (n[0] - 1)))
+        variance = float(rf[0] * cf[0] * (nf[0] - rf[0]) * (nf[0] - cf[0]) / (nf[0] ** 2 * (nf[0] - 1)))
     else:
-        law = _hypergeometric_sum(n.astype(np.int64), r.astype(np.int64), c.astype(np.int64))
+        law = _hypergeometric_sum(n, r, c, w)
         log_lower, log_upper = law.log_tail(total, upper=False), law.log_tail(total, upper=True)
-        method = f"Chernoff bound on the exact law of a sum of {n.size:,} hypergeometrics"
+        method = f"Chernoff bound on the exact law of a sum of {int(w.sum()):,} hypergeometrics"
         variance = law.cumulants(0.0)[2]
     log_p = min(0.0, LOG2 + min(log_lower, log_upper))
     rho = (total - expected) / scale if scale > 0 else 0.0
@@ -113,6 +160,29 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult
         expected=0.0,
         ci=(rho - half_width, rho + half_width),
         alpha=alpha,
-        detail=(f"{int(total):,} of {pairs:,} pairs kept together, {expected:,.1f} expected given the margins "
-                f"of {n.size:,} strata; {method}"),
+        detail=(f"{int(total):,} informative pairs kept together, {expected:,.1f} expected given the margins "
+                f"of {int(w.sum()):,} strata of up to {BLOCK} pairs; {method}"),
+    )
+
+
+def combine_pairings(results: list[TestResult], alpha: float, name: str) -> TestResult:
+    """One decision over several pairings: the smallest p-value times their number (Bonferroni).
+
+    The result describes the most extreme pairing (which axis and lag), and carries every
+    pairing's correlation as evidence (correlation by pairing).
+    """
+    count = len(results)
+    worst = min(results, key=lambda r: r.log_pvalue)
+    log_p = min(0.0, math.log(count) + worst.log_pvalue)
+    others = sorted(results, key=lambda r: r.log_pvalue)[1:3]
+    also = "; next: " + ", ".join(f"{r.name.removeprefix('independence of ')} rho {r.estimate:+.3g}"
+                                  for r in others) if others else ""
+    return TestResult(
+        name=name, statistic=worst.statistic, log_pvalue=log_p, samples=sum(r.samples for r in results),
+        estimate=worst.estimate, expected=0.0, ci=worst.ci, alpha=alpha,
+        detail=(f"most extreme of {count} pairings: {worst.name.removeprefix('independence of ')} "
+                f"(rho {worst.estimate:+.3g}, {worst.detail}){also}"),
+        evidence={"pairing": [float(i) for i in range(count)], "correlation": [r.estimate for r in results],
+                  "upper bound": [r.ci[1] - r.estimate for r in results],
+                  "lower bound": [r.ci[0] - r.estimate for r in results]},
     )

@@ -1,0 +1,263 @@
+"""Calibration where the decisions are made: at alpha around 1e-8, exactly.
+
+Simulation cannot see a tail of 1e-8, so each check is compared with an exact computation of
+its own law under H0 (enumeration, convolution, dynamic programming, or a closed form):
+
+* exact tests (binomial, Fisher's hypergeometric): P[p-value <= alpha] summed over the whole
+  law is at most alpha;
+* tests with proved bounds (Chernoff: homogeneity's omnibus, dispersion, pairs over strata,
+  quantisation probes, alpha moments; Freedman: periodicity): the reported p-value is at least
+  the exact tail probability at the statistic, for statistics whose exact tail is near 1e-8;
+* sequential tests (the truncated SPRT, the anytime e-process): the probability of ever
+  rejecting, computed by dynamic programming over the kept count, is at most alpha.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats as scipy_stats
+
+from dropout_verify import stats
+from dropout_verify.kinds.base import ALPHA_PRIME, alpha_scale
+from dropout_verify.stats.dispersion import dispersion_law
+from dropout_verify.stats.homogeneity import omnibus_law
+from dropout_verify.stats.moments import AlphaLaw
+
+ALPHA = 1e-8
+
+
+def _convolve_power(single: np.ndarray, times: int) -> np.ndarray:
+    """The law of a sum of ``times`` iid draws on the integers 0, 1, ... (FFT, squaring)."""
+    law, power = np.array([1.0]), single
+    while times:
+        if times & 1:
+            law = _fft(law, power)
+        times >>= 1
+        if times:
+            power = _fft(power, power)
+    return law
+
+
+def _fft(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    size = a.size + b.size - 1
+    n = 1 << (size - 1).bit_length()
+    return np.clip(np.fft.irfft(np.fft.rfft(a, n) * np.fft.rfft(b, n), n)[:size], 0, None)
+
+
+# ----------------------------------------------------------------------------- exact tests
+
+
+@pytest.mark.parametrize("n, rate", [(20_000, 0.5), (20_000, 0.05), (5_000, 0.93)])
+def test_binomial_test_rejects_at_most_alpha(n: int, rate: float) -> None:
+    k = np.arange(n + 1)
+    lower = scipy_stats.binom.logcdf(k, n, rate)
+    upper = scipy_stats.binom.logsf(k - 1, n, rate)
+    log_p = np.minimum(0.0, math.log(2) + np.minimum(lower, upper))
+    rejected = log_p < math.log(ALPHA)
+    assert float(scipy_stats.binom.pmf(k[rejected], n, rate).sum()) <= ALPHA
+
+
+@pytest.mark.parametrize("n, r, c", [(64, 32, 32), (64, 60, 58), (64, 10, 50), (50, 25, 20)])
+def test_fisher_single_stratum_rejects_at_most_alpha(n: int, r: int, c: int) -> None:
+    """One stratum of at most one block (64 pairs): Fisher's exact test, every table enumerated."""
+    total = 0.0
+    for k in range(max(0, r + c - n), min(r, c) + 1):
+        counts = stats.PairCounts(1)
+        first = np.zeros((n, 1), dtype=bool)
+        second = np.zeros((n, 1), dtype=bool)
+        first[:r] = True
+        second[:k] = True
+        second[r : r + c - k] = True
+        counts.add(first, second)
+        if stats.independence_test(counts, ALPHA, "pairs").rejected:
+            total += float(scipy_stats.hypergeom.pmf(k, n, r, c))
+    assert total <= ALPHA
+
+
+# ----------------------------------------------------------------------------- proved bounds
+
+
+def _check_bound(reported_log_p: float, exact_tail: float, what: str) -> None:
+    assert reported_log_p >= math.log(exact_tail) - 1e-9, (
+        f"{what}: bound {math.exp(reported_log_p):.4g} < exact {exact_tail:.4g}")
+
+
+@pytest.mark.parametrize("positions, trials, rate", [(1, 400, 0.05), (1, 60, 0.95), (10, 400, 0.05), (300, 100, 0.5)])
+def test_homogeneity_omnibus_bound_holds_deep_in_the_tail(positions: int, trials: int, rate: float) -> None:
+    """The omnibus statistic's law on a fine lattice: T q (1-q) X^2 = sum (k - T q)^2 is on the
+    integers when T q is; exact FFT convolution of ``positions`` draws."""
+    center = trials * rate
+    assert abs(center - round(center)) < 1e-9
+    center = round(center)
+    k = np.arange(trials + 1)
+    single = np.zeros((trials - center) ** 2 + center**2 + 1)
+    np.add.at(single, (k - center) ** 2, scipy_stats.binom.pmf(k, trials, rate))
+    law = _convolve_power(single, positions)
+    upper = np.cumsum(law[::-1])[::-1]
+    j = int(np.argmax(upper <= ALPHA))  # the statistic whose exact tail first drops below alpha
+    chi_square = j / (trials * rate * (1 - rate))
+    bound = omnibus_law(positions, trials, rate).log_tail(chi_square, upper=True)
+    _check_bound(bound, float(upper[j]), f"homogeneity m={positions} T={trials} q={rate}")
+
+
+@pytest.mark.parametrize("size, rate, calls", [(20, 0.05, 400), (40, 0.5, 300), (100, 0.93, 200), (20, 0.05, 5000)])
+def test_dispersion_bound_holds_deep_in_the_tail(size: int, rate: float, calls: int) -> None:
+    center = round(size * rate)
+    assert center == size * rate
+    support = np.arange(size + 1)
+    single = np.zeros((size - center) ** 2 + center**2 + 1)
+    np.add.at(single, (support - center) ** 2, scipy_stats.binom.pmf(support, size, rate))
+    law = _convolve_power(single, calls)
+    upper, lower = np.cumsum(law[::-1])[::-1], np.cumsum(law)
+    spread = size * rate * (1 - rate)
+    exact_law = dispersion_law(calls, size, rate)
+    j = int(np.argmax(upper <= ALPHA))
+    _check_bound(exact_law.log_tail(j / spread, upper=True), float(upper[j]), "dispersion upper")
+    j_low = int(np.argmax(lower >= ALPHA)) - 1
+    if j_low >= 0 and lower[j_low] > 1e-300:
+        _check_bound(exact_law.log_tail(j_low / spread, upper=False), float(lower[j_low]), "dispersion lower")
+
+
+def test_pairs_bound_over_strata_holds_deep_in_the_tail() -> None:
+    """Three strata of different margins; the exact law of the sum of their hypergeometrics."""
+    margins = [(64, 32, 30), (64, 60, 58), (40, 5, 20)]
+    law = np.array([1.0])
+    for n, r, c in margins:
+        k = np.arange(max(0, r + c - n), min(r, c) + 1)
+        pmf = np.zeros(min(r, c) + 1)
+        pmf[k] = scipy_stats.hypergeom.pmf(k, n, r, c)
+        law = np.convolve(law, pmf)
+    upper, lower = np.cumsum(law[::-1])[::-1], np.cumsum(law)
+    from dropout_verify.stats.pairs import _hypergeometric_sum
+
+    n, r, c = (np.array(v) for v in zip(*margins))
+    summed = _hypergeometric_sum(n, r, c, np.ones(3, dtype=np.int64))
+    for total in range(law.size):
+        if 0 < upper[total] < 1e-4:
+            _check_bound(summed.log_tail(total, upper=True), float(upper[total]), f"pairs upper at {total}")
+        if 0 < lower[total] < 1e-4:
+            _check_bound(summed.log_tail(total, upper=False), float(lower[total]), f"pairs lower at {total}")
+
+
+@pytest.mark.parametrize("length, rate", [(12, 0.05), (12, 0.5), (13, 0.9)])
+def test_periodicity_rejects_at_most_alpha_exactly(length: int, rate: float) -> None:
+    """Every one of the 2^n sequences, weighted by its exact probability: the total weight of
+    sequences the test rejects at a deep alpha is at most that alpha."""
+    deep = 1e-6
+    total = 0.0
+    for bits in itertools.product((0, 1), repeat=length):
+        sequence = torch.tensor(bits, dtype=torch.bool)
+        kept = sum(bits)
+        if stats.periodicity_test(sequence, rate, deep, max_lag=length - 1).rejected:
+            total += rate**kept * (1 - rate) ** (length - kept)
+    assert total <= deep
+
+
+@pytest.mark.parametrize("keep, n", [(0.8, 10), (0.5, 200), (0.95, 1000)])
+def test_alpha_moment_bounds_hold_against_the_exact_mixture_law(keep: float, n: int) -> None:
+    """S1 = sum y for n outputs is, given j kept, N(j a A p + (n-j) d, j a^2): its tail is an
+    exact binomial mixture of normal tails. S2 = sum y^2 is, given j kept, a^2 times a
+    noncentral chi-square with j degrees of freedom plus (n-j) d^2."""
+    law = AlphaLaw(keep)
+    a, p = alpha_scale(keep), 1 - keep
+    mean_kept, dropped = a * ALPHA_PRIME * p, law.dropped
+    j = np.arange(n + 1)
+    weights = scipy_stats.binom.pmf(j, n, keep)
+
+    def tail_s1(t: float) -> float:
+        centres = j * mean_kept + (n - j) * dropped
+        spreads = np.sqrt(np.maximum(j, 1e-300)) * a
+        tails = np.where(j > 0, scipy_stats.norm.sf((t - centres) / spreads), (centres >= t).astype(float))
+        return float(weights @ tails)
+
+    def tail_s2(t: float) -> float:
+        rest = (n - j) * dropped**2
+        c = ALPHA_PRIME * p
+        tails = np.where(j > 0, scipy_stats.ncx2.sf(np.maximum(t - rest, 0) / a**2, np.maximum(j, 1), j * c * c),
+                         (rest >= t).astype(float))
+        return float(weights @ tails)
+
+    for tail, k, mean, upper_s in ((tail_s1, law.k1, 0.0, math.inf), (tail_s2, law.k2, 1.0, 1 / (2 * a * a))):
+        from dropout_verify.stats.moments import _rate
+
+        low, high = mean, mean + 50.0
+        for _ in range(200):  # the statistic (per output) whose exact upper tail is about alpha
+            middle = 0.5 * (low + high)
+            low, high = (middle, high) if tail(n * middle) > ALPHA else (low, middle)
+        exact = tail(n * high)
+        bound = -n * _rate(k, high, mean, upper_s)
+        _check_bound(bound, exact, f"moment tail at n={n}, q={keep}")
+
+
+def test_quantisation_bound_holds_against_the_exact_law() -> None:
+    """Two probes of few trials: W = w1 k1 + w2 k2 enumerated exactly."""
+    keep = np.array([0.3, 0.7])
+    trials = np.array([60, 40])
+    weights = np.array([1.7, -0.4])
+    law = stats.chernoff.WeightedBinomialSum(weights, trials, keep)
+    k1, k2 = np.meshgrid(np.arange(61), np.arange(41), indexing="ij")
+    w = weights[0] * k1 + weights[1] * k2
+    probability = scipy_stats.binom.pmf(k1, 60, 0.3) * scipy_stats.binom.pmf(k2, 40, 0.7)
+    order = np.argsort(w, axis=None)
+    values, masses = w.reshape(-1)[order], probability.reshape(-1)[order]
+    tails = np.cumsum(masses[::-1])[::-1]
+    for value, tail in zip(values, tails):
+        if 1e-12 < tail < 1e-4:
+            _check_bound(law.log_upper_tail(float(value)), float(tail), f"quantisation at {value:.3g}")
+
+
+# ----------------------------------------------------------------------------- sequential tests
+
+
+def _dp_rejection(rate: float, batch: int, batches: int, decide) -> float:  # noqa: ANN001
+    """P_H0[the test rejects at some batch], by dynamic programming over the kept count."""
+    alive = np.array([1.0])  # mass over kept count of runs still going
+    rejected = 0.0
+    step = scipy_stats.binom.pmf(np.arange(batch + 1), batch, rate)
+    for index in range(1, batches + 1):
+        alive = np.convolve(alive, step)
+        verdict = decide(np.arange(alive.size), index * batch)  # +1 reject, -1 accept, 0 go on
+        rejected += float(alive[verdict > 0].sum())
+        alive = np.where(verdict == 0, alive, 0.0)
+    return rejected
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.5, 0.93])
+def test_sequential_binomial_test_rejects_at_most_alpha_exactly(rate: float) -> None:
+    batch, batches, delta = 500, 40, 0.05
+    template = stats.SequentialBinomialTest(rate, delta, ALPHA, 0.999, batch * batches)
+
+    def decide(kept: np.ndarray, samples: int) -> np.ndarray:
+        log_lr = np.stack([kept * a + (samples - kept) * b for a, b in template.sides])
+        verdict = np.zeros(kept.size, dtype=int)
+        verdict[log_lr.max(0) >= template.log_reject] = 1
+        verdict[(verdict == 0) & (log_lr.max(0) <= template.log_accept)] = -1
+        if samples >= template.max_samples:
+            still = verdict == 0
+            lower = scipy_stats.binom.logcdf(kept, samples, rate)
+            upper = scipy_stats.binom.logsf(kept - 1, samples, rate)
+            exact = np.minimum(0.0, math.log(2) + np.minimum(lower, upper))
+            verdict[still & (math.log(2) + exact < math.log(ALPHA))] = 1
+            verdict[still & (verdict == 0)] = -1
+        return verdict
+
+    # Ville bounds the whole path, including the peak of the LR, not only its end: the DP uses
+    # the test's own rule at every look, so its rejection probability is exactly what the test does.
+    assert _dp_rejection(rate, batch, batches, decide) <= ALPHA
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.5])
+def test_anytime_e_process_rejects_at_most_alpha_exactly(rate: float) -> None:
+    deep = 1e-6
+    process = stats.BetaBinomialEProcess(rate, concentration=rate * (1 - rate) / 1e-4)
+
+    def decide(kept: np.ndarray, samples: int) -> np.ndarray:
+        log_e = np.array([process.log_e(float(k), samples) for k in kept])
+        return (log_e >= -math.log(deep)).astype(int)
+
+    assert _dp_rejection(rate, 200, 60, decide) <= deep

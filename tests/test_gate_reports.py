@@ -1,0 +1,124 @@
+"""Reports machines and people can read, progress, and Ctrl-C.
+
+--report writes report.json (documented schema, versioned), report.md (also appended to
+$GITHUB_STEP_SUMMARY), junit.xml with the contract message, and a plot per failed statistical
+decision; results are data, and every failure's evidence is readable (no exception groups,
+no internal frames, no Hypothesis boilerplate). Ctrl-C prints the verdicts reached so far,
+marked interrupted, and exits 2.
+"""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from dropout_verify.cli import Progress
+from tests.helpers import ROOT, dropout_check, environment, pytest_run, read_report
+
+SPECS = ("tests.mutants:first_element_always_kept", "torch.nn.functional:dropout")
+SELECT = "test_positions_share_one_keep_rate or test_support or test_invalid_probability"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]:
+    folder = tmp_path_factory.mktemp("reports")
+    summary = folder / "summary.md"
+    summary.write_text("# earlier steps\n")
+    finished = dropout_check(*SPECS, "--level", "quick", "-k", SELECT, "--report", str(folder / "out"),
+                             GITHUB_STEP_SUMMARY=str(summary))
+    assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
+    return folder / "out", finished.stdout, summary
+
+
+def test_report_json_follows_its_schema(reports: tuple[Path, str, Path]) -> None:
+    folder, _, _ = reports
+    report = read_report(folder)
+    assert report["schema"] == "dropout-verify/report" and report["schema_version"] == 1
+    assert report["run"]["exit_code"] == 1 and report["run"]["level"] == "quick"
+    for key in ("specs", "seed", "alpha", "decisions", "alpha_per_decision", "effects", "command", "seconds"):
+        assert key in report["run"], key
+    assert "torch" in report["environment"]
+    first, second = report["implementations"]
+    assert first["spec"] == SPECS[0] and first["verdict"] == "FAIL" and second["verdict"] == "pass"
+    failed = next(p for p in first["properties"] if p["property"] == "test_positions_share_one_keep_rate")
+    assert failed["verdict"] == "FAIL" and failed["contract"] == "C5"
+    assert failed["reproduce"].startswith("dropout-check tests.mutants:first_element_always_kept")
+    assert failed["example"]["dtype"] in ("float32", "float64", "float16", "bfloat16")
+    decision = next(d for d in failed["decisions"] if d["rejected"])
+    for key in ("statistic", "pvalue", "log_pvalue", "alpha", "samples", "estimate", "expected", "ci", "evidence"):
+        assert key in decision, key
+    assert decision["log_pvalue"] < __import__("math").log(decision["alpha"])
+    passing = next(p for p in second["properties"] if p["property"] == "test_positions_share_one_keep_rate")
+    assert passing["decisions"] and not any(d["rejected"] for d in passing["decisions"])  # evidence of passes too
+    variants = next(p for p in first["properties"] if p["property"] == "test_invalid_probability_is_rejected")
+    assert {v["variant"] for v in variants["variants"]} == {"-0.1", "1.5", "nan", "inf", "-inf"}
+
+
+def test_markdown_junit_and_plots(reports: tuple[Path, str, Path]) -> None:
+    folder, _, summary = reports
+    markdown = (folder / "report.md").read_text()
+    assert "| property | [1] | [2] |" in markdown and "**FAIL**" in markdown
+    assert "C5 homogeneity" in markdown and "```" in markdown
+    assert summary.read_text().startswith("# earlier steps\n# dropout-verify report")
+    suites = ElementTree.parse(folder / "junit.xml").getroot()
+    failure = next(case.find("failure") for case in suites.iter("testcase")
+                   if case.get("name") == "test_positions_share_one_keep_rate" and case.find("failure") is not None)
+    assert failure.get("message", "").startswith("C5 homogeneity (every unit position kept at rate 1-p) does not hold")
+    plots = list((folder / "plots").glob("*.png"))
+    assert plots and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in plots)
+
+
+def test_evidence_is_readable(reports: tuple[Path, str, Path]) -> None:
+    _, out, _ = reports
+    evidence = out.split("Evidence")[1]
+    for noise in ("ExceptionGroup", "Traceback", "Falsifying example", "hypothesis", "dropout_verify/harness.py",
+                  "You can reproduce"):
+        assert noise not in evidence, noise
+    assert "expected:" in evidence and "seen:" in evidence and "p-value" in evidence and "reproduce:" in evidence
+
+
+def test_pytest_option_writes_the_same_reports(tmp_path: Path) -> None:
+    finished = pytest_run("properties", "--dropout-impl", SPECS[0], "--dropout-level", "quick", "-k",
+                          "test_positions_share_one_keep_rate", "--dropout-report", str(tmp_path))
+    assert finished.returncode == 1
+    report = read_report(tmp_path)
+    assert report["implementations"][0]["verdict"] == "FAIL"
+    assert (tmp_path / "junit.xml").exists() and (tmp_path / "report.md").exists()
+
+
+def test_interrupt_prints_the_verdicts_so_far_and_exits_2() -> None:
+    process = subprocess.Popen([sys.executable, "-m", "dropout_verify", "torch.nn.functional:dropout",
+                                "dropout_impl:dropout_mask", "--level", "standard"], cwd=ROOT, env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(12)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2, (out[-2000:], err[-2000:])
+    assert "interrupted" in out and "not run" in out
+    assert "Traceback" not in err
+
+
+def test_progress_line_only_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        progress = Progress(2, stream=stream)
+        progress.plan("a:b", 1, 10)
+        progress.event("test_start", {"spec": "a:b", "property": "test_keep_rate"})
+        progress.event("outcome", {"outcome": {"implementation": "a:b"}})
+        progress.clear()
+    assert "[1/2] a:b: 0/10 properties, running test_keep_rate" in terminal.getvalue()
+    assert "\r" in terminal.getvalue()
+    assert log.getvalue() == ""
+
+

@@ -1,0 +1,101 @@
+"""Installing the package breaks nothing: no bare top-level package, an entry point that stays
+dormant, and a suite that works from anywhere, beside a PyPI package called ``properties`` and
+a user's own ``properties.py``.
+
+The wheel is built once and installed (without dependencies) into a folder put first on
+PYTHONPATH, so it is what Python imports, not this checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, read_report, verdicts
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("wheel")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder / "dist"),
+                            str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    wheel = next((folder / "dist").glob("dropout_verify-*.whl"))
+    target = folder / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+                                str(wheel)], capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    return target
+
+
+def _environment(*path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DROPOUT_") and k != "PYTEST_ADDOPTS"}
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def test_wheel_layout(site: Path) -> None:
+    assert not (site / "properties").exists(), "no bare top-level 'properties' package"
+    assert (site / "dropout_verify" / "properties" / "test_keep_rate.py").is_file()
+    assert (site / "dropout_verify" / "py.typed").is_file()
+    assert (site / "dropout_verify" / "isolated.ini").is_file()
+    assert (site / "dropout_impl" / "family.py").is_file()
+    entry_points = next(site.glob("dropout_verify-*.dist-info")) / "entry_points.txt"
+    text = entry_points.read_text()
+    assert "[pytest11]" in text and "dropout_verify.plugin = dropout_verify.plugin" in text
+    assert "dropout-check = dropout_verify.cli:main" in text
+
+
+@pytest.fixture
+def crowded(tmp_path: Path, site: Path) -> tuple[Path, dict[str, str]]:
+    """A user's folder with its own properties.py, and a PyPI-style 'properties' package installed first."""
+    other = tmp_path / "pypi"
+    (other / "properties").mkdir(parents=True)
+    (other / "properties" / "__init__.py").write_text("raise ImportError('this is the PyPI package properties')\n")
+    user = tmp_path / "project"
+    user.mkdir()
+    (user / "properties.py").write_text("raise ImportError('this is the user\\'s own properties.py')\n")
+    (user / "test_mine.py").write_text("def test_mine():\n    assert True\n")
+    return user, _environment(other, site)
+
+
+def test_imports_the_installed_copy(crowded: tuple[Path, dict[str, str]], site: Path) -> None:
+    user, env = crowded
+    found = subprocess.run([sys.executable, "-c", "import dropout_verify; print(dropout_verify.__file__)"],
+                           cwd=user, env=env, capture_output=True, text=True)
+    assert found.stdout.strip().startswith(str(site)), found.stdout + found.stderr
+
+
+def test_dropout_check_works_beside_a_properties_package(crowded: tuple[Path, dict[str, str]]) -> None:
+    user, env = crowded
+    finished = subprocess.run([sys.executable, "-m", "dropout_verify", "torch.nn.functional:dropout", "--level",
+                               "quick", "-k", "test_support", "--report", "out"], cwd=user, env=env,
+                              capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert verdicts(read_report(user / "out"), "torch.nn.functional:dropout")["test_support"] == "pass"
+
+
+def test_entry_point_runs_the_suite_from_anywhere(crowded: tuple[Path, dict[str, str]]) -> None:
+    user, env = crowded
+    finished = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
+                               "dropout_verify.properties.test_support", "--dropout-impl",
+                               "torch.nn.functional:dropout", "--dropout-level", "quick"], cwd=user, env=env,
+                              capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "dropout: reproduce: pytest" in finished.stdout
+
+
+def test_entry_point_is_dormant_in_the_users_own_tests(crowded: tuple[Path, dict[str, str]]) -> None:
+    user, env = crowded
+    finished = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_mine.py"], cwd=user,
+                              env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:]
+    assert "dropout:" not in finished.stdout and "1 passed" in finished.stdout
+    shown = subprocess.run([sys.executable, "-m", "pytest", "--help"], cwd=user, env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert shown.returncode == 0 and "--dropout-impl" in shown.stdout
