@@ -2,11 +2,17 @@
 
 An attention kernel that recomputes its dropout mask in the backward pass (FlashAttention does,
 from the RNG state it saved) must recompute the very mask of the forward pass. With queries
-and keys zero and values V = I, the forward output is the dropped weight matrix P itself
-(``dropout_verify.attention``), and the gradient of sum(out * G) with respect to V is P^T G:
-the backward's mask and scale, compared with the forward's, to the dtype's rounding.
-Applies to attention targets built by ``attention_target`` (the kernel's own backward; the
-generic C9 property checks the adapter's gradient with respect to x).
+q = 0, keys k random and values V = I, every score is 0 and every weight 1/S, and the forward
+output is the dropped weight matrix D(P) itself (``dropout_verify.attention``), so the forward
+mask is known: M = S * out. The loss sum(out * G) then has
+
+    dL/dq = c (1/S) (M G - rowmean(M G)) k,     (M G elementwise; c the softmax scale)
+
+through the dropout's backward and the softmax's: a backward that draws another mask, or
+forgets 1/(1-p), gives a gradient that no scale c fits. The scale c is fitted (kernels differ
+in it), and must be positive.
+Applies to attention targets built by ``attention_target``; the generic C9 property checks the
+adapter's gradient with respect to x.
 Bugs it catches: a fresh mask in backward, a backward seeded from the wrong RNG offset, the
 1/(1-p) scale missing in backward only.
 """
@@ -17,6 +23,7 @@ import torch
 
 from dropout_verify.attention import HEAD_DIM, call_attend
 from dropout_verify.config import current
+from dropout_verify.errors import NotSupported
 from dropout_verify.harness import Statement, exact, seeded, violation
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
@@ -35,38 +42,39 @@ def _attention_only(target: Target) -> str | None:
                                             seed=0, rows=2)],
        applies=_attention_only)
 def test_attention_backward_matches_forward(target: Target, case: Case) -> None:
-    """dL/dV == P^T G, P the forward's dropped weights (read from the output, V = I)."""
+    """dL/dq == c (1/S)(M G - rowmean(M G)) k with M the forward's mask and scale (read from the output)."""
     attend = target.fn.attend
     batch, heads, queries, keys = case.shape
     device = current().device
     dtype = case.torch_dtype
     accepted = getattr(target.fn, "attention_dtypes", None)
     if accepted is not None and case.dtype not in accepted:
-        from dropout_verify.errors import NotSupported
-
         raise NotSupported(f"{target.spec} takes {', '.join(accepted)}, not {case.dtype}")
-    q = torch.zeros(batch, heads, queries, HEAD_DIM, dtype=dtype, device=device)
-    k = torch.zeros(batch, heads, keys, HEAD_DIM, dtype=dtype, device=device)
-    v = torch.eye(keys, dtype=dtype, device=device).expand(batch, heads, keys, keys).contiguous().requires_grad_(True)
+    generator = torch.Generator().manual_seed(case.seed ^ 0xA77)
+    q = torch.zeros(batch, heads, queries, HEAD_DIM, dtype=dtype, device=device, requires_grad=True)
+    k = torch.randn(batch, heads, keys, HEAD_DIM, generator=generator, dtype=torch.float64).to(dtype).to(device)
+    v = torch.eye(keys, dtype=dtype, device=device).expand(batch, heads, keys, keys).contiguous()
+    upstream = torch.randn(batch, heads, queries, keys, generator=generator, dtype=torch.float64).to(dtype).to(device)
     layout = getattr(target.fn, "attention_layout", "bhld")
     to_kernel = (lambda t: t.transpose(1, 2)) if layout == "blhd" else (lambda t: t)
-    upstream = torch.randn(batch, heads, queries, keys, generator=torch.Generator().manual_seed(case.seed ^ 0xA77),
-                           dtype=torch.float64).to(dtype).to(device)
     with seeded(case.seed):
         out = to_kernel(call_attend(attend, to_kernel(q), to_kernel(k), to_kernel(v), case.p, target.spec))
     (out * upstream).sum().backward()
-    if v.grad is None:
-        raise violation(STATEMENT, target, expected="a gradient for the values", seen="V.grad is None", case=case)
-    weights = out.detach().to(torch.float64)
-    expected = weights.transpose(-1, -2) @ upstream.to(torch.float64)
-    grad = v.grad.to(torch.float64)
+    if q.grad is None:
+        raise violation(STATEMENT, target, expected="a gradient for the queries", seen="q.grad is None", case=case)
+    mask = out.detach().to(torch.float64) * keys  # the forward's mask times 1/(1-p)
+    masked = mask * upstream.to(torch.float64)
+    shape = (masked - masked.mean(-1, keepdim=True)) / keys @ k.to(torch.float64)
+    grad = q.grad.to(torch.float64)
+    scale = float((grad * shape).sum() / (shape * shape).sum().clamp_min(1e-300))
     eps = torch.finfo(dtype).eps
-    tolerance = 4 * eps * (weights.abs().transpose(-1, -2) @ upstream.to(torch.float64).abs()) + torch.finfo(dtype).tiny
-    wrong = (grad - expected).abs() > tolerance
-    if bool(wrong.any()):
-        first = int(torch.nonzero(wrong.reshape(-1))[0])
+    tolerance = 8 * eps * (abs(scale) * (masked.abs() / keys @ k.to(torch.float64).abs()) + grad.abs()) \
+        + torch.finfo(dtype).tiny
+    wrong = (grad - scale * shape).abs() > tolerance
+    if scale <= 0 or bool(wrong.any()):
+        first = int(torch.nonzero(wrong.reshape(-1))[0]) if bool(wrong.any()) else 0
         raise violation(STATEMENT, target, case=case,
-                        expected="dL/dV = P^T G with P the forward's dropped, rescaled weights",
-                        seen=f"{int(wrong.sum())} of {grad.numel()} gradient entries differ; first at flat index "
-                             f"{first}: {float(grad.reshape(-1)[first]):.6g} vs "
-                             f"{float(expected.reshape(-1)[first]):.6g}")
+                        expected="the query gradient of the forward's mask and scale, for some softmax scale c > 0",
+                        seen=f"best scale c = {scale:.4g}; {int(wrong.sum())} of {grad.numel()} gradient entries "
+                             f"off it; first at flat index {first}: {float(grad.reshape(-1)[first]):.6g} vs "
+                             f"{scale * float(shape.reshape(-1)[first]):.6g}")

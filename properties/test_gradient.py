@@ -14,7 +14,7 @@ from dropout_verify.config import current
 from dropout_verify.harness import Statement, checked_output, exact, note, seeded, violation
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
-from dropout_verify.values import scale_overflows
+from dropout_verify.values import FLOAT32_P_NOTE, float32_keep, scale_overflows
 
 STATEMENT = Statement("C9", "gradient", "dy/dx = forward mask x kept scale")
 
@@ -47,11 +47,20 @@ def test_gradient_matches_forward_mask(target: Target, case: Case) -> None:
         note(f"{target.spec}: {case.dtype} at p={case.p!r}: the scale overflows {case.dtype}; gradient not judged")
         return
     kept = target.kind.element_keeps(y.detach(), keep).to(torch.float64)
-    scale = target.kind.values.kept_gradient(keep)
-    expected = (upstream.to(torch.float64) * kept * scale).to(case.torch_dtype).to(torch.float64)
     grad = x.grad.to(torch.float64)
-    tolerance = 2 * torch.finfo(case.torch_dtype).eps * expected.abs() + torch.finfo(case.torch_dtype).tiny
-    wrong = ~((grad - expected).abs() <= tolerance)
+    wrong = torch.ones((), dtype=torch.bool)
+    for index, scale_keep in enumerate(dict.fromkeys((keep, float32_keep(keep)))):  # p as given, or as a float32
+        scale = target.kind.values.kept_gradient(scale_keep)
+        expected = (upstream.to(torch.float64) * kept * scale).to(case.torch_dtype).to(torch.float64)
+        tolerance = 2 * torch.finfo(case.torch_dtype).eps * expected.abs() + torch.finfo(case.torch_dtype).tiny
+        mismatch = ~((grad - expected).abs() <= tolerance)
+        if index == 0:
+            wrong, first_expected = mismatch, expected
+        elif not bool(mismatch.any()):
+            wrong = mismatch
+            note(f"{target.spec}: {FLOAT32_P_NOTE}")
+    expected = first_expected
+    scale = target.kind.values.kept_gradient(keep)
     if wrong.any():
         first = int(torch.nonzero(wrong.reshape(-1))[0])
         raise violation(

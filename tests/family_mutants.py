@@ -291,6 +291,68 @@ for _kind, _bugs in _KIND_BUGS.items():
 del _kind, _bugs, _bug, _make, _property, _function, _name
 
 
+# --------------------------------------------------------------------------- attention kernels
+
+
+def _attention_probabilities(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+
+
+def _shared_heads_attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, p: float) -> torch.Tensor:
+    weights = _attention_probabilities(q, k)
+    if p > 0:
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout_p must be in [0, 1], got {p}")
+        keep = torch.rand(weights.shape[0], 1, *weights.shape[2:], device=q.device) >= p  # one mask for all heads
+        weights = weights * keep / (1 - p) if p < 1 else weights * 0
+    return weights @ v
+
+
+class _FreshMaskBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, weights: torch.Tensor, p: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.p = p
+        keep = torch.rand(weights.shape, device=weights.device) >= p
+        return weights * keep / (1 - p)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        keep = torch.rand(grad.shape, device=grad.device) >= ctx.p  # recomputed without the forward's RNG state
+        return grad * keep / (1 - ctx.p), None
+
+
+def _fresh_backward_attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, p: float) -> torch.Tensor:
+    weights = _attention_probabilities(q, k)
+    if p > 0:
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout_p must be in [0, 1], got {p}")
+        weights = _FreshMaskBackward.apply(weights, p) if p < 1 else weights * 0
+    return weights @ v
+
+
+def _correct_attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, p: float) -> torch.Tensor:
+    """Attention with validated, elementwise dropout of the weights (torch.dropout)."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"dropout_p must be a real number, got {p!r}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1], got {p}")
+    return torch.dropout(_attention_probabilities(q, k), p, True) @ v
+
+
+from dropout_verify.attention import attention_target  # noqa: E402 - after the kernels it wraps
+
+attention__correct = attention_target(_correct_attend, name="correct_attention")
+
+attention__mask_shared_across_heads = attention_target(_shared_heads_attend, name="mask_shared_across_heads")
+attention__mask_shared_across_heads.__doc__ = "attention: one dropout mask for every head of a batch element."
+attention__fresh_mask_in_backward = attention_target(_fresh_backward_attend, name="fresh_mask_in_backward")
+attention__fresh_mask_in_backward.__doc__ = ("attention: the backward pass redraws the dropout mask (activation "
+                                             "recomputation without the forward's RNG state).")
+CATCHES["attention__mask_shared_across_heads"] = "test_pairs_uncorrelated"
+CATCHES["attention__fresh_mask_in_backward"] = "test_attention_backward_matches_forward"
+MUTANTS += ["attention__mask_shared_across_heads", "attention__fresh_mask_in_backward"]
+
+
 # --------------------------------------------------------------------------- correct variants
 
 CORRECT: list[str] = []  # specs (module:attr), verified with their own or declared kinds
@@ -334,10 +396,13 @@ CORRECT = [
     "torch.nn:Dropout2d", "torch.nn:Dropout3d",
     "dropout_impl:dropout1d", "dropout_impl:dropout2d", "dropout_impl:dropout3d", "dropout_impl:alpha_dropout",
     "dropout_impl:feature_alpha_dropout", "dropout_impl:drop_path", "dropout_impl:drop_path_batch",
-    "dropout_impl:DropPath",
+    "dropout_impl:DropPath", "tests.family_mutants:attention__correct",
 ]
-# Real findings in torch 2.13: nn.AlphaDropout and nn.FeatureAlphaDropout take inplace=True and
-# ignore it (their forward calls F.alpha_dropout without it). These must fail exactly these.
-TORCH_FINDINGS = {"torch.nn:AlphaDropout": ["test_inplace"], "torch.nn:FeatureAlphaDropout": ["test_inplace"]}
+# Real findings in torch 2.13 (README), which must fail exactly these properties:
+# nn.AlphaDropout and nn.FeatureAlphaDropout take inplace=True and ignore it (their forward calls
+# F.alpha_dropout without it); scaled_dot_product_attention's math backend accepts dropout_p =
+# -0.1, NaN and -inf silently (it applies dropout only when dropout_p > 0).
+TORCH_FINDINGS = {"torch.nn:AlphaDropout": ["test_inplace"], "torch.nn:FeatureAlphaDropout": ["test_inplace"],
+                  "dropout_verify.attention:sdpa_math": ["test_invalid_probability_is_rejected"]}
 # Third-party code transcribed here; what the suite finds in it is in the README.
 THIRD_PARTY = ["tests.family_mutants:timm_drop_path", "tests.family_mutants:torchvision_stochastic_depth_batch"]

@@ -608,6 +608,118 @@ def backward_not_rescaled(x, p=0.5, training=True):
     return _UnscaledBackward.apply(x, p)
 
 
+# --------------------------------------------------------------------------- blind spots closed
+# Each of these passed the suite before the statistics issue's checks existed.
+
+
+@catches("test_keep_probability_not_quantised")
+def keep_probability_rounded_to_64ths(x, p=0.5, training=True):
+    """The keep probability rounded to the nearest multiple of 1/64 (a 6-bit table): off by up
+    to 1/128 between grid points, invisible to a keep-rate test at random p."""
+    return _reference(x, p, training, lambda t, p: torch.rand(t.shape, device=t.device) >= round((1 - p) * 64) / 64)
+
+
+@catches("test_keep_probability_not_quantised")
+def keep_threshold_floor_255(x, p=0.5, training=True):
+    """An 8-bit keep threshold floor((1-p) * 255), as FlashAttention stores it: keep rates on
+    the 1/255 grid, rounded down."""
+    def drop(t, p):
+        threshold = int((1 - p) * 255) / 255
+        return torch.rand(t.shape, device=t.device) >= threshold
+    return _reference(x, p, training, drop)
+
+
+@catches("test_pairs_uncorrelated")
+def mask_tiled_every_64_rows(x, p=0.5, training=True):
+    """A kernel that draws a mask for 64 rows and tiles it over a larger batch: rows 64 apart
+    are equal (no input had more than 64 rows before)."""
+    def drop(t, p):
+        if t.dim() < 2 or t.shape[0] <= 64:
+            return torch.rand(t.shape, device=t.device) < p
+        tile = torch.rand((64, *t.shape[1:]), device=t.device) < p
+        reps = -(-t.shape[0] // 64)
+        return tile.repeat(reps, *([1] * (t.dim() - 1)))[: t.shape[0]]
+    return _reference(x, p, training, drop)
+
+
+@catches("test_pairs_uncorrelated")
+def rows_two_apart_share_draws(x, p=0.5, training=True):
+    """Row r + 2 reuses row r's random numbers half the time (a tiled kernel whose tiles of two
+    rows overlap): rows at distance 2 correlated, neighbouring rows not."""
+    def drop(t, p):
+        u = torch.rand(t.shape, device=t.device)
+        if t.dim() >= 2 and t.shape[0] > 2:
+            reuse = torch.rand(t.shape[0] - 2, *([1] * (t.dim() - 1)), device=t.device) < 0.5
+            u[2:] = torch.where(reuse, u[:-2], u[2:])
+        return u < p
+    return _reference(x, p, training, drop)
+
+
+_STREAM: dict = {}
+
+
+@catches("test_no_repeated_mask")
+def stream_repeats_every_7_calls(x, p=0.5, training=True):
+    """The RNG offset wraps: call t draws the mask of call t - 7 (per shape and p). Consecutive
+    calls are independent and no lag within four calls repeats; only a hash of every mask sees it."""
+    def drop(t, p):
+        key = (tuple(t.shape), p, str(t.device))
+        history = _STREAM.setdefault(key, [])
+        mask = history[-7] if len(history) >= 7 else torch.rand(t.shape, device=t.device) < p
+        history.append(mask)
+        del history[:-7]
+        return mask
+    return _reference(x, p, training, drop)
+
+
+_EVERY3: dict = {}
+
+
+@catches("test_no_periodic_mask")
+def repeats_every_3_calls(x, p=0.5, training=True):
+    """Call t repeats call t - 3 exactly (at q = 0.95 Azuma's bound missed it; Freedman's does not)."""
+    def drop(t, p):
+        key = (tuple(t.shape), p, str(t.device))
+        history = _EVERY3.setdefault(key, [])
+        mask = history[-3] if len(history) >= 3 else torch.rand(t.shape, device=t.device) < p
+        history.append(mask)
+        del history[:-3]
+        return mask
+    return _reference(x, p, training, drop)
+
+
+@catches("test_keep_rate_independent_of_x")
+def rate_depends_on_magnitude(x, p=0.5, training=True):
+    """Elements larger than 1 in magnitude are dropped at p + 0.08, smaller ones at p - 0.08:
+    right on average over these inputs, wrong for every value."""
+    def drop(t, p):
+        shift = torch.where(x.abs() > 1, 0.08, -0.08).to(torch.float32)
+        return torch.rand(t.shape, device=t.device) < (p + shift).clamp(0, 1)
+    return _reference(x, p, training, drop)
+
+
+@catches("test_positions_share_one_keep_rate")
+def wrong_past_4096(x, p=0.5, training=True):
+    """Elements past index 4095 are never dropped (a kernel whose second grid pass skips the
+    mask): invisible to a homogeneity test that looks at 1000 positions."""
+    def drop(t, p):
+        mask = (torch.rand(t.numel(), device=t.device) < p)
+        mask[4096:] = False
+        return mask.reshape(t.shape)
+    return _reference(x, p, training, drop)
+
+
+@catches("test_support")
+def p_rounded_to_bfloat16(x, p=0.5, training=True):
+    """Scales by 1/(1-p') with p' = p rounded to bfloat16 (8 bits): a coarser p than float32
+    rounding, which the suite accepts; 1-p' differs from 1-p by up to 0.4%."""
+    p = _validate(x, p)
+    p16 = float(torch.tensor(p, dtype=torch.bfloat16))
+    if not training or p == 0 or p16 >= 1:
+        return _reference(x, p, training)
+    return (x.double() / (1 - p16)).to(x.dtype).masked_fill(_drop_mask(x, p), 0)
+
+
 # --------------------------------------------------------------------------- correct variants
 
 CORRECT: list[str] = []
@@ -706,5 +818,18 @@ def correct_keep_probability(x, keep_prob=0.5, training=True):
 
 
 CORRECT_KEEP_CONVENTION.append("correct_keep_probability")
+
+
+@correct
+def correct_float32_p(x, p=0.5, training=True):
+    """p held as a float32, as in kernels with a float p_dropout (FlashAttention): the scale is
+    1/(1 - float32(p)), within half a float32 ulp of p; the suite accepts it and says so."""
+    p = _validate(x, p)
+    p32 = float(torch.tensor(p, dtype=torch.float32))
+    if not training or p == 0:
+        return x.clone()
+    scale = 0.0 if p32 >= 1 else 1.0 / (1.0 - p32)
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    return (x.to(work) * scale).masked_fill(_drop_mask(x, p), 0).to(x.dtype)
 
 MUTANTS = sorted(CATCHES)

@@ -1,0 +1,64 @@
+"""Running the property suite over a catalog of implementations, and reading what it decided.
+
+Shared by the catalog test modules (one per group of kinds, so that ``pytest -n 2 --dist
+loadfile`` runs them side by side) and by benchmarks/bench_mutation_score.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests import family_mutants, mutants
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVEL = os.environ.get("CATALOG_LEVEL", "quick")
+SEED = os.environ.get("CATALOG_SEED", "0")
+
+
+def spec(name: str, module: str = "tests.mutants") -> str:
+    return f"{module}:{name}"
+
+
+def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL,
+              seed: str = SEED) -> dict[str, dict[str, str]]:
+    """Run the property suite on ``specs``; return {spec: {property: verdict}} from report.json."""
+    command = [sys.executable, "-m", "pytest", str(ROOT / "properties"), "-q", "-p", "no:cacheprovider",
+               "-p", "no:randomly", "--dropout-report", str(folder), "--dropout-level", level, "--dropout-seed", seed,
+               *extra]
+    for name in specs:
+        command += ["--dropout-impl", name]
+    # One torch thread: under pytest -n 2 the other worker has the other core.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if finished.returncode not in (0, 1):
+        raise RuntimeError(f"the suite did not run (exit {finished.returncode}):\n{finished.stdout[-3000:]}\n"
+                           f"{finished.stderr[-3000:]}")
+    report = json.loads((folder / "report.json").read_text())
+    return {impl["spec"]: {p["property"]: p["verdict"] for p in impl["properties"]}
+            for impl in report["implementations"]}
+
+
+def family_of(name: str) -> str:
+    return getattr(family_mutants, name).dropout_kind
+
+
+ELEMENTWISE = [(spec(n), mutants.CATCHES[n]) for n in mutants.MUTANTS]
+CHANNEL = [(spec(n, "tests.family_mutants"), family_mutants.CATCHES[n]) for n in family_mutants.MUTANTS
+           if family_of(n).startswith("channel")]
+OTHER_FAMILY = [(spec(n, "tests.family_mutants"), family_mutants.CATCHES[n]) for n in family_mutants.MUTANTS
+                if not family_of(n).startswith("channel")]
+CAUGHT = ELEMENTWISE + CHANNEL + OTHER_FAMILY
+
+
+def failed(outcomes: dict[str, str]) -> list[str]:
+    return sorted(test for test, verdict in outcomes.items() if verdict in ("FAIL", "not run"))
+
+
+def mutation_score(outcomes: dict[str, dict[str, str]]) -> tuple[int, int]:
+    """(caught, catalog size): a mutant is caught when its intended property fails."""
+    caught = sum(outcomes.get(name, {}).get(meant) == "FAIL" for name, meant in CAUGHT)
+    return caught, len(CAUGHT)

@@ -1,0 +1,32 @@
+"""The suite catches every channel-dropout mutant by the property meant to, and passes torch's
+own channel dropouts and the project's references (tests/family_mutants.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import family_mutants
+from tests.catalog import CHANNEL, failed, run_suite
+
+CORRECT = [name for name in family_mutants.CORRECT if "1d" in name or "2d" in name or "3d" in name]
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    return run_suite([name for name, _ in CHANNEL] + CORRECT, tmp_path_factory.mktemp("channel"))
+
+
+def test_every_channel_kind_has_eight_mutants() -> None:
+    for kind in ("channel1d", "channel2d", "channel3d"):
+        assert sum(1 for name, _ in CHANNEL if f":{kind}__" in name) >= 8, kind
+
+
+@pytest.mark.parametrize("name, meant", CHANNEL, ids=[n.split(":")[1] for n, _ in CHANNEL])
+def test_mutant_is_caught_by_its_property(outcomes: dict[str, dict[str, str]], name: str, meant: str) -> None:
+    mine = outcomes[name]
+    assert mine.get(meant) == "FAIL", f"{name} should fail {meant}, but failed only {failed(mine)}"
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_correct_variant_passes(outcomes: dict[str, dict[str, str]], name: str) -> None:
+    assert outcomes[name] and not failed(outcomes[name]), f"{name} failed {failed(outcomes[name])}"
