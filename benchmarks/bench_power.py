@@ -1,226 +1,293 @@
-"""Power curves of every statistical check, and the keep-rate check's sample efficiency.
+"""Power of every statistical check at its planned sample size, by simulation.
 
-    python benchmarks/bench_power.py [--replicates 1000] [--levels quick standard thorough]
-                                     [--png power.png]
+    python benchmarks/bench_power.py [--levels standard] [--replicates 100000] [--curve-replicates 5000]
+                                     [--png benchmarks/power.png]
 
-For each check and level, data are simulated from a dropout whose defect has size
-``multiple x`` the level's minimum detectable effect (MDE), the check's own test function
-(``properties.stats``) is run with the sample size the suite plans (``properties.power``) at
-the level's per-decision alpha, and the detection rate is reported next to the normal-
-approximation power the planner assumed. At 1.0 x MDE both should be >= 0.999.
+For each check the suite's own planner (``dropout_verify.power``) gives the sample size at the
+level's alpha per decision (1e-6 / K), data are simulated from a dropout whose defect has the
+level's minimum detectable effect (MDE), and the check's own decision rule (``dropout_verify.stats``)
+decides. The detection rate at 1 x MDE is estimated from ``--replicates`` replicates (100,000: a
+95% interval of about +-0.0002 around 0.999, enough to tell 0.999 from 0.998) with its
+Clopper-Pearson interval; the curve at 0.5, 0.75 and 1.25 x MDE from ``--curve-replicates``.
 
-Simulated defects:
-  keep rate     rate q - delta (p = 0.5 and p = 0.9), batches of 16,384 decisions (2**20 at
-                thorough), through the sequential test exactly as the suite runs it
-  mean          kept values scaled by 1 + b (float32 values: S = K (1 + b))
-  homogeneity   one of 1000 positions kept at q + delta (p = 0.5)
-  pairs         pairs kept together with probability q^2 + rho q (1-q) (p = 0.5)
-  dispersion    per-call counts Beta-Binomial with variance ratio r, m = 64 (p = 0.5)
-
-Sample efficiency of the keep-rate check: samples the sequential test used, divided by the
-samples that the fixed-size exact binomial test needs for the same alpha, effect and power
-(found by search over n with exact binomial tails). Truncation caps it at the fixed-size
-n at alpha / 2, about 1.05.
+Simulated defects (what the suite plans each check against):
+  keep rate       rate q - delta at p = 0.5 and p = 0.9, batches of 32,768 decisions, through the
+                  sequential test exactly as the suite runs it (the SPRT's rule, vectorised over replicates)
+  homogeneity     one of 1000 positions kept at q + delta (p = 0.5)
+  pairs           pairs correlated by rho: 256 strata (p = 0.5, 0.9), and one stratum of consecutive
+                  calls (a whole-call drop-path, p = 0.1)
+  dispersion      per-call counts Beta-Binomial with variance ratio r and 1/r (64 units, p = 0.5)
+  quantisation    keep rate on the level's grid (1/256 at standard) and on 1/255, each rounding mode
+  alpha moments   outputs of N(0, 1) inputs with mean shifted by delta, or variance scaled by 1 +- delta
+  value groups    one of 8 groups of units kept at q + delta
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from properties.levels import LEVELS, POWER, decision_count
 from scipy import stats as scipy_stats
 
-from properties import power as planner
-from properties import stats
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-# Decisions per call in the simulated keep-rate runs: the smallest input the suite's
-# keep-rate property draws (16,384 elements); 2**20 at thorough, where n is ~5e8, to keep
-# the simulation fast (coarser looks can only use more samples, never fewer).
-BATCH = {"quick": 1 << 14, "standard": 1 << 14, "thorough": 1 << 20}
-MULTIPLES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
-ALPHA_BUDGET = 1e-6
+from dropout_verify import power as planner  # noqa: E402
+from dropout_verify import stats  # noqa: E402
+from dropout_verify.kinds.base import ALPHA_PRIME, alpha_scale  # noqa: E402
+from dropout_verify.levels import LEVELS, POWER, decision_count  # noqa: E402
+from dropout_verify.stats.dispersion import dispersion_law  # noqa: E402
+from dropout_verify.stats.moments import AlphaLaw, _rate  # noqa: E402
+from dropout_verify.stats.quantisation import Hypothesis  # noqa: E402
+
+MULTIPLES = (0.5, 0.75, 1.0, 1.25)
+BUDGET = 1e-6
 
 
 def alpha_for(level: str) -> float:
-    return ALPHA_BUDGET / decision_count(level)
+    return BUDGET / decision_count(level)
 
 
-def normal_power(n: float, rate: float, shifted: float, alpha: float) -> float:
-    """Power of the two-sided rate test at n samples (the planner's approximation)."""
-    z = planner.z_upper(alpha / 2)
-    spread0, spread1 = math.sqrt(rate * (1 - rate)), math.sqrt(shifted * (1 - shifted))
-    return float(scipy_stats.norm.cdf((abs(shifted - rate) * math.sqrt(n) - z * spread0) / spread1))
+def interval(hits: int, total: int) -> tuple[float, float]:
+    low = 0.0 if hits == 0 else float(scipy_stats.beta.ppf(0.025, hits, total - hits + 1))
+    high = 1.0 if hits == total else float(scipy_stats.beta.isf(0.025, hits + 1, total - hits))
+    return low, high
 
 
-def run_sequential(rng: np.random.Generator, rate: float, true_rate: float, delta: float, alpha: float,
-                   batch: int, max_samples: int) -> tuple[bool, int]:
-    test = stats.SequentialBinomialTest(rate, delta, alpha, POWER, max_samples)
-    while True:
-        size = min(batch, max_samples - test.samples)  # as the suite: a partial last batch
-        if test.update(int(rng.binomial(size, true_rate)), size):
-            break
-    return test.result().rejected, test.samples
+# ----------------------------------------------------------------------------- the checks
 
 
-def keep_rate_curve(level: str, p: float, replicates: int, rng: np.random.Generator) -> list[tuple[float, float, float]]:
-    alpha, delta = alpha_for(level), LEVELS[level].keep_rate_bias
-    q = 1 - p
-    n_max = planner.exact_rate_samples(q, delta, alpha / 2, POWER)  # as test_keep_rate plans it
-    batch = BATCH[level]
-    rows = []
-    for multiple in MULTIPLES:
-        shifted = q - multiple * delta  # the harder direction for q >= 0.5
-        hits = sum(run_sequential(rng, q, shifted, delta, alpha, batch, n_max)[0] for _ in range(replicates))
-        rows.append((multiple, hits / replicates, normal_power(n_max, q, shifted, alpha)))
-    return rows
+def keep_rate(level: str, multiple: float, replicates: int, rng: np.random.Generator, p: float) -> np.ndarray:
+    """The truncated SPRT (stats.SequentialBinomialTest's rule), vectorised over replicates."""
+    alpha, delta, q = alpha_for(level), LEVELS[level].keep_rate_bias, 1 - p
+    n_max = planner.exact_rate_samples(q, delta, alpha / 2, 1 - (1 - POWER) / 2)
+    template = stats.SequentialBinomialTest(q, delta, alpha, POWER, n_max)
+    true = q - multiple * delta
+    batch = 1 << 15
+    kept = np.zeros(replicates)
+    samples = 0
+    best = np.full((replicates, len(template.sides)), -np.inf)
+    state = np.zeros(replicates, dtype=int)  # 0 going, 1 rejected, -1 accepted
+    while samples < n_max and np.any(state == 0):
+        size = min(batch, n_max - samples)
+        going = state == 0
+        kept[going] += rng.binomial(size, true, going.sum())
+        samples += size
+        log_lr = np.stack([kept * a + (samples - kept) * b for a, b in template.sides], axis=1)
+        best = np.maximum(best, log_lr)
+        reject = going & (log_lr.max(1) >= template.log_reject)
+        accept = going & ~reject & (log_lr.max(1) <= template.log_accept)
+        state[reject], state[accept] = 1, -1
+    still = state == 0
+    if still.any():
+        lower = scipy_stats.binom.logcdf(kept[still], samples, q)
+        upper = scipy_stats.binom.logsf(kept[still] - 1, samples, q)
+        exact = np.minimum(0.0, math.log(2) + np.minimum(lower, upper))
+        sequential = np.minimum(0.0, math.log(2) - best[still].max(1))
+        state[still] = np.where(math.log(2) + np.minimum(sequential, exact) < math.log(alpha), 1, -1)
+    return state == 1
 
 
-def mean_curve(level: str, replicates: int, rng: np.random.Generator) -> list[tuple[float, float, float]]:
-    alpha, bias, q = alpha_for(level), LEVELS[level].mean_bias, 0.7
-    n = planner.rate_samples(q, bias * q, alpha, POWER)
-    rows = []
-    for multiple in MULTIPLES:
-        factor = 1 - multiple * bias
-        kept = rng.binomial(n, q, replicates)
-        hits = sum(stats.mean_ratio_test(float(k * factor), n, q, alpha).rejected for k in kept)
-        rows.append((multiple, hits / replicates, normal_power(n, q, q * factor, alpha)))
-    return rows
-
-
-def homogeneity_curve(level: str, replicates: int, rng: np.random.Generator) -> list[tuple[float, float, float]]:
+def homogeneity(level: str, multiple: float, replicates: int, rng: np.random.Generator) -> np.ndarray:
     alpha, delta, q, positions = alpha_for(level), LEVELS[level].position_bias, 0.5, 1000
-    trials = planner.homogeneity_calls(q, delta, positions, alpha, POWER)
-    rows = []
-    for multiple in MULTIPLES:
-        shifted = q + multiple * delta
-        hits = 0
-        for _ in range(replicates):
-            counts = rng.binomial(trials, q, positions)
-            counts[positions // 2] = rng.binomial(trials, min(shifted, 1.0))
-            hits += stats.homogeneity_test(counts, trials, q, alpha).rejected
-        rows.append((multiple, hits / replicates, normal_power(trials, q, min(shifted, 1 - 1e-9), alpha / (2 * positions))))
-    return rows
+    calls = planner.homogeneity_calls(q, delta, positions, alpha, POWER)
+    hits = np.zeros(replicates, dtype=bool)
+    for index in range(replicates):
+        counts = rng.binomial(calls, q, positions)
+        counts[0] = rng.binomial(calls, min(q + multiple * delta, 1.0))
+        hits[index] = stats.homogeneity_test(counts, calls, q, alpha).rejected
+    return hits
 
 
-def pairs_curve(level: str, replicates: int, rng: np.random.Generator) -> list[tuple[float, float, float]]:
-    alpha, rho, q = alpha_for(level), LEVELS[level].correlation, 0.5
-    pairs = planner.pair_samples(q, rho, alpha, POWER)
-    rows = []
-    for multiple in MULTIPLES:
-        joint = q * q + multiple * rho * q * (1 - q)
-        together = rng.binomial(pairs, joint, replicates)
-        hits = sum(stats.pair_test(int(k), pairs, q, alpha, "pairs").rejected for k in together)
-        rows.append((multiple, hits / replicates, normal_power(pairs, q * q, joint, alpha)))
-    return rows
+def pairs(level: str, multiple: float, replicates: int, rng: np.random.Generator, p: float,
+          strata: int) -> np.ndarray:
+    """One pairing of ``strata`` strata, the calls the planner gives it at alpha / 20 (a pairing's
+    share among about 20 of one example). Few strata, so that the planned calls are what binds
+    (with tens of thousands the minimum of 64 calls already over-powers the test)."""
+    alpha = alpha_for(level) / 20
+    rho, q = multiple * LEVELS[level].correlation, 1 - p
+    per_call = 0.5 if strata == 1 else 1.0  # one stratum: consecutive calls of a whole-call drop-path
+    calls = planner.pair_calls({"pairing": (strata, per_call)}, LEVELS[level].correlation, alpha, POWER)
+    rows_total = int(calls * per_call)
+    hits = np.zeros(replicates, dtype=bool)
+    for index in range(replicates):
+        counts = stats.PairCounts(strata)
+        done = 0
+        while done < rows_total:
+            rows = min(4096, rows_total - done)
+            first = rng.random((rows, strata)) < q
+            copy = rng.random((rows, strata)) < rho  # correlation rho: the second copies the first
+            second = np.where(copy, first, rng.random((rows, strata)) < q)
+            counts.add(first, second)
+            done += rows
+        hits[index] = stats.independence_test(counts, alpha, "pairs").rejected
+    return hits
 
 
-def dispersion_curve(level: str, replicates: int, rng: np.random.Generator) -> list[tuple[float, float, float]]:
-    alpha, ratio, q, size = alpha_for(level), LEVELS[level].variance_ratio, 0.5, 64
-    calls = planner.dispersion_calls(ratio, alpha, POWER)
-    rows = []
-    z_a = planner.z_upper(alpha / 2)
-    for multiple in MULTIPLES:
-        r = 1 + multiple * (ratio - 1)
-        icc = (r - 1) / (size - 1)  # Beta-Binomial variance m q (1-q) (1 + (m-1) icc)
-        hits = 0
-        for _ in range(replicates):
-            if icc > 0:
-                total = (1 - icc) / icc
-                rates = rng.beta(q * total, (1 - q) * total, calls)
-                counts = rng.binomial(size, rates)
-            else:
-                counts = rng.binomial(size, q, calls)
-            hits += stats.dispersion_test(counts, size, q, alpha).rejected
-        theory = float(scipy_stats.norm.sf((calls + z_a * math.sqrt(2 * calls) - r * calls) / (r * math.sqrt(2 * calls))))
-        rows.append((multiple, hits / replicates, theory))
-    return rows
+def dispersion(level: str, multiple: float, replicates: int, rng: np.random.Generator, side: int) -> np.ndarray:
+    alpha, q, size = alpha_for(level), 0.5, 64
+    ratio = LEVELS[level].variance_ratio
+    calls = planner.dispersion_calls(ratio, alpha, POWER, size, q)
+    r = 1 + multiple * (ratio - 1)
+    r = r if side > 0 else 1 / r
+    law = dispersion_law(calls, size, q)
+    upper, lower = law.threshold(math.log(alpha / 2), upper=True), law.threshold(math.log(alpha / 2), upper=False)
+    hits = np.zeros(replicates, dtype=bool)
+    spread = size * q * (1 - q)
+    for index in range(replicates):
+        if r > 1:  # Beta-Binomial: variance m q (1-q) (1 + (m-1) icc)
+            icc = (r - 1) / (size - 1)
+            total = (1 - icc) / icc
+            counts = rng.binomial(size, rng.beta(q * total, (1 - q) * total, calls))
+        else:  # under-dispersed: a mixture of the binomial and its mean, variance scaled by r
+            exact = rng.random(calls) < 1 - r
+            counts = np.where(exact, round(size * q), rng.binomial(size, q, calls))
+        d = float(np.sum((counts - size * q) ** 2) / spread)
+        hits[index] = d > upper or d < lower
+    return hits
 
 
-def efficiency(level: str, rng: np.random.Generator, replicates: int) -> list[tuple[float, int, float, float, float]]:
-    """(p, exact fixed n, mean used under H0 / n, mean used at 1 x MDE / n, max used / n)."""
-    alpha, delta = alpha_for(level), LEVELS[level].keep_rate_bias
-    batch = BATCH[level]
-    rows = []
-    for p in (0.05, 0.5, 0.9):
-        q = 1 - p
-        exact = planner.exact_rate_samples(q, delta, alpha, POWER)
-        n_max = planner.exact_rate_samples(q, delta, alpha / 2, POWER)
-        null = [run_sequential(rng, q, q, delta, alpha, batch, n_max)[1] for _ in range(replicates)]
-        alt = [run_sequential(rng, q, q - delta, delta, alpha, batch, n_max)[1] for _ in range(replicates)]
-        rows.append((p, exact, np.mean(null) / exact, np.mean(alt) / exact, max(null + alt) / exact))
-    return rows
+def quantisation(level: str, replicates: int, rng: np.random.Generator, hypothesis: Hypothesis) -> np.ndarray:
+    alpha, step = alpha_for(level), LEVELS[level].quantisation_step
+    probes = stats.probe_points(step)
+    trials = planner.quantisation_trials(probes, step, alpha, POWER)
+    rates = probes + hypothesis.deviations(probes)
+    hits = np.zeros(replicates, dtype=bool)
+    for index in range(replicates):
+        kept = rng.binomial(trials, rates)
+        hits[index] = stats.quantisation_test(probes, kept, np.full(probes.size, trials), alpha).rejected
+    return hits
 
 
-CURVES = {
-    "keep rate, p = 0.5 (sequential)": lambda level, reps, rng: keep_rate_curve(level, 0.5, reps, rng),
-    "keep rate, p = 0.9 (sequential)": lambda level, reps, rng: keep_rate_curve(level, 0.9, reps, rng),
-    "mean E[y]/x, p = 0.3": mean_curve,
-    "homogeneity, one of 1000 positions": homogeneity_curve,
-    "pairs (neighbours, rows, calls)": pairs_curve,
-    "dispersion, variance ratio": dispersion_curve,
-}
+def moments(level: str, multiple: float, replicates: int, rng: np.random.Generator, which: str) -> np.ndarray:
+    """S1 = sum y, S2 = sum y^2 simulated exactly from sufficient statistics (Cochran)."""
+    alpha, delta, keep = alpha_for(level), multiple * LEVELS[level].moment_bias, 0.8
+    n = planner.moments_samples(keep, LEVELS[level].moment_bias, alpha, POWER)
+    law = AlphaLaw(keep)
+    a, c, d = alpha_scale(keep), ALPHA_PRIME * (1 - keep), law.dropped
+    kept = rng.binomial(n, keep, replicates)
+    t1 = np.sqrt(kept) * rng.standard_normal(replicates)
+    t2 = np.where(kept > 0, t1**2 / np.maximum(kept, 1) + rng.chisquare(np.maximum(kept - 1, 1), replicates), 0.0)
+    s1 = a * t1 + kept * a * c + (n - kept) * d
+    s2 = a * a * (t2 + 2 * c * t1 + kept * c * c) + (n - kept) * d * d
+    if which == "mean":
+        s2, s1 = s2 + 2 * delta * s1 + n * delta * delta, s1 + n * delta
+    else:
+        scale = 1 + delta if which == "variance up" else 1 - delta
+        s1, s2 = s1 * math.sqrt(scale), s2 * scale
+    level_log = math.log(4) - math.log(alpha)
+    hits = np.zeros(replicates, dtype=bool)
+    upper_s2 = 1 / (2 * a * a)
+    for index in range(replicates):
+        m1, m2 = s1[index] / n, s2[index] / n
+        log_p = min(-n * _rate(law.k1, m1, 0.0, math.inf), -n * _rate(law.k2, m2, 1.0, upper_s2))
+        hits[index] = log_p < -level_log
+    return hits
+
+
+def value_groups(level: str, multiple: float, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    alpha, delta, q, groups = alpha_for(level) / 8, LEVELS[level].value_bias, 0.5, 8
+    n = planner.exact_rate_samples(q, delta, alpha, POWER)
+    kept = rng.binomial(n, q, (replicates, groups))
+    kept[:, 0] = rng.binomial(n, q + multiple * delta, replicates)
+    lower = scipy_stats.binom.logcdf(kept, n, q)
+    upper = scipy_stats.binom.logsf(kept - 1, n, q)
+    log_p = np.minimum(0.0, math.log(2) + np.minimum(lower, upper))
+    return (log_p < math.log(alpha)).any(1)
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def checks(level: str) -> list[tuple[str, object, bool]]:
+    """(name, simulate(multiple, replicates, rng), cheap: 100,000 replicates at 1 x MDE)."""
+    step = round(1 / LEVELS[level].quantisation_step)
+    found: list[tuple[str, object, bool]] = [
+        ("keep rate, p = 0.5 (sequential)", lambda m, r, g: keep_rate(level, m, r, g, 0.5), True),
+        ("keep rate, p = 0.9 (sequential)", lambda m, r, g: keep_rate(level, m, r, g, 0.9), True),
+        ("keep rate by sign and size of x (8 groups)", lambda m, r, g: value_groups(level, m, r, g), True),
+        ("homogeneity, one of 1000 positions", lambda m, r, g: homogeneity(level, m, r, g), False),
+        ("pairs, 256 strata, p = 0.5", lambda m, r, g: pairs(level, m, r, g, 0.5, 256), False),
+        ("pairs, 256 strata, p = 0.9", lambda m, r, g: pairs(level, m, r, g, 0.9, 256), False),
+        ("pairs, consecutive calls of one unit, p = 0.1", lambda m, r, g: pairs(level, m, r, g, 0.1, 1), False),
+        ("dispersion, variance x r", lambda m, r, g: dispersion(level, m, r, g, +1), False),
+        ("dispersion, variance / r", lambda m, r, g: dispersion(level, m, r, g, -1), False),
+        ("alpha moments, mean shifted", lambda m, r, g: moments(level, m, r, g, "mean"), False),
+        ("alpha moments, variance x (1 + d)", lambda m, r, g: moments(level, m, r, g, "variance up"), False),
+        ("alpha moments, variance x (1 - d)", lambda m, r, g: moments(level, m, r, g, "variance down"), False),
+    ]
+    for grid, hstep in ((f"1/{step}", 1 / step), ("1/255", 1 / 255)):
+        for mode in ("nearest", "down", "up"):
+            hypothesis = Hypothesis(grid, hstep, mode)
+            found.append((f"quantised keep rate: {hypothesis.describe()}",
+                          lambda m, r, g, h=hypothesis: quantisation(level, r, g, h), False))
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=1000)
-    parser.add_argument("--levels", nargs="+", default=list(LEVELS))
-    parser.add_argument("--png", default=None, help="write a plot here when matplotlib is installed")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--levels", nargs="+", default=["standard"])
+    parser.add_argument("--replicates", type=int, default=100_000, help="at 1 x MDE, cheap checks")
+    parser.add_argument("--costly-replicates", type=int, default=20_000, help="at 1 x MDE, costly checks")
+    parser.add_argument("--curve-replicates", type=int, default=2_000)
+    parser.add_argument("--png", default=None)
+    parser.add_argument("--only", default=None, help="run the checks whose name contains this")
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
-    start = time.perf_counter()
-    results: dict[str, dict[str, list]] = {}
-    print(f"Detection rate (simulated, {args.replicates} replicates) and planned power (normal approximation) "
-          f"against the effect in multiples of each level's MDE; alpha per decision = 1e-6 / K.\n")
-    for name, curve in CURVES.items():
-        results[name] = {level: curve(level, args.replicates, rng) for level in args.levels}
-        print(f"**{name}**\n")
-        print("| effect / MDE | " + " | ".join(f"{level}: simulated (planned)" for level in args.levels) + " |")
-        print("|---|" + "---|" * len(args.levels))
-        for index, multiple in enumerate(MULTIPLES):
-            cells = [f"{rows[index][1]:.3f} ({rows[index][2]:.3f})" for rows in results[name].values()]
-            print(f"| {multiple:g} | " + " | ".join(cells) + " |")
-        print()
-    print("**Sample efficiency of the keep-rate check** (samples used / samples of the fixed-size exact "
-          "binomial test with the same alpha, effect and power 0.999)\n")
-    print("| level | p | fixed-size exact n | correct implementation (mean) | biased by 1 x MDE (mean) | worst case |")
-    print("|---|---|---|---|---|---|")
+    rng = np.random.default_rng(20261127)
+    curves: dict[str, list[tuple[float, float]]] = {}
     for level in args.levels:
-        for p, exact, null, alt, worst in efficiency(level, rng, max(100, args.replicates // 5)):
-            print(f"| {level} | {p:g} | {exact:,} | {null:.2f} | {alt:.2f} | {worst:.2f} |")
-    print(f"\n({time.perf_counter() - start:.0f} s)")
+        print(f"\n### {level}: alpha per decision {alpha_for(level):.3g}\n")
+        print("| check | 0.5 x MDE | 0.75 x MDE | 1 x MDE (95% interval, replicates) | 1.25 x MDE |")
+        print("|---|---|---|---|---|")
+        for name, simulate, cheap in checks(level):
+            if args.only and args.only not in name:
+                continue
+            started = time.perf_counter()
+            cells = []
+            curve = []
+            for multiple in MULTIPLES:
+                if name.startswith("quantised") and multiple != 1.0:
+                    cells.append("")
+                    continue
+                count = args.curve_replicates
+                if multiple == 1.0:
+                    count = args.replicates if cheap else args.costly_replicates
+                hits = simulate(multiple, count, rng)  # type: ignore[operator]
+                rate = float(np.mean(hits))
+                curve.append((multiple, rate))
+                if multiple == 1.0:
+                    low, high = interval(int(np.sum(hits)), count)
+                    cells.append(f"**{rate:.4f}** [{low:.4f}, {high:.4f}], {count:,}")
+                else:
+                    cells.append(f"{rate:.3f}")
+            curves[f"{level}: {name}"] = curve
+            print(f"| {name} | " + " | ".join(cells) + f" |  <!-- {time.perf_counter() - started:.0f} s -->",
+                  flush=True)
     if args.png:
-        plot(results, args.levels, args.png)
+        plot(curves, args.png)
 
 
-def plot(results: dict[str, dict[str, list]], levels: list[str], path: str) -> None:
-    try:
-        import matplotlib
+def plot(curves: dict[str, list[tuple[float, float]]], path: str) -> None:
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"matplotlib is not installed: no plot written to {path}")
-        return
-    figure, axes = plt.subplots(2, 3, figsize=(13, 7), sharey=True)
-    for axis, (name, per_level) in zip(axes.flat, results.items()):
-        for level, rows in per_level.items():
-            xs = [r[0] for r in rows]
-            line = axis.plot(xs, [r[1] for r in rows], "o-", label=f"{level} simulated")[0]
-            axis.plot(xs, [r[2] for r in rows], "--", color=line.get_color(), label=f"{level} planned")
-        axis.axvline(1.0, color="grey", lw=0.5)
-        axis.axhline(POWER, color="grey", lw=0.5)
-        axis.set_title(name, fontsize=9)
-        axis.set_xlabel("effect / MDE")
-    axes.flat[0].set_ylabel("detection probability")
-    axes.flat[0].legend(fontsize=7)
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(9, 5.5))
+    for name, curve in curves.items():
+        if len(curve) > 1:
+            axes.plot([m for m, _ in curve], [r for _, r in curve], "o-", label=name, markersize=3)
+    axes.axhline(POWER, color="grey", linestyle="--", linewidth=0.8)
+    axes.set_xlabel("defect size / the level's minimum detectable effect")
+    axes.set_ylabel("detection rate")
+    axes.legend(fontsize=6)
+    axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    print(f"plot written to {path}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from .levels import CHECKS
 from .stats import TestResult
 from .strategies import Case
 from .targets import ImplementationFailure, Target
-from .values import FLOAT32_P_NOTE, SupportCheck, scale_overflows
+from .values import FLOAT32_P_NOTE, SupportCheck, unjudged
 
 __all__ = [
     "STATEMENT_MARKER",
@@ -59,6 +59,7 @@ __all__ = [
     "reproduce_command",
     "sample_units",
     "seeded",
+    "skip_unjudged",
     "statistical",
     "violation",
 ]
@@ -145,6 +146,15 @@ def note(text: str) -> None:
     """Something reported, not judged (a non-finite input's fate, an ambiguity resolved)."""
     if text not in _CONTEXT.notes:
         _CONTEXT.notes.append(text)
+
+
+def skip_unjudged(target: Target, dtype: torch.dtype, p: float, what: str = "values") -> bool:
+    """The one rule of every exact check (``values.unjudged``): note the corner, judge nothing."""
+    reason = unjudged(target.kind, dtype, target.keep_probability(p))
+    if reason is None:
+        return False
+    note(f"{target.spec}: {str(dtype).removeprefix('torch.')} at p={p!r}: {reason}; {what} not judged")
+    return True
 
 
 def reproduce_command() -> str:
@@ -314,7 +324,7 @@ def sample_units(
     keep = target.keep_probability(case.p)
     kind = target.kind
     units = max(kind.unit_count(tuple(x.shape)), 1)
-    support = SupportCheck(kind, x, keep) if not scale_overflows(kind, x.dtype, keep) else None
+    support = SupportCheck(kind, x, keep) if unjudged(kind, x.dtype, keep) is None else None
     hashed = units >= HASHED_UNITS and 0.05 <= keep <= 0.95
     registry = mask_registry(target.spec)
     key = (kind.unit_shape(tuple(x.shape)), keep)
@@ -422,7 +432,7 @@ def _run_examples(target: Target, body: Callable[[Target, Case], None], statemen
     )(test)
     test()
     if unsupported:
-        if len(set(unsupported)) >= len(set(c.describe() for c in ran)):
+        if len(unsupported) == len(ran):  # not one example had a kernel: no verdict at all
             pytest.skip(f"not supported for any example: {unsupported[0]}")
         note(f"{target.spec}: not supported for {len(unsupported)} of {len(ran)} examples of "
              f"{_CONTEXT.name}, e.g. {unsupported[0]}")

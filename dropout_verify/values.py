@@ -3,7 +3,8 @@
 Shared by the support (C2), contract (C1), gradient (C9) and edge (C7) properties. One rule
 decides the corner where a correct kernel cannot be finite: where the scale itself (1/(1-p),
 or alpha dropout's a) exceeds the dtype's largest value, float16 with 1 - p < 1/65504 for
-instance, an exact check reports what it sees and judges nothing (:func:`scale_overflows`).
+instance, and alpha dropout at p = 1, an exact check reports what it sees and judges nothing
+(:func:`unjudged`).
 Every exact property that compares values calls it (tests/test_unjudged_corner.py proves it).
 """
 
@@ -16,14 +17,21 @@ import torch
 from .kinds import Kind
 
 __all__ = ["FLOAT32_P_NOTE", "SupportCheck", "SupportReport", "check_support", "expected_values", "float32_keep",
-           "scale_overflows"]
+           "unjudged"]
 
 
-def scale_overflows(kind: Kind, dtype: torch.dtype, keep: float) -> bool:
-    """Whether the kept elements' scale is beyond ``dtype``'s largest value: unjudged."""
+def unjudged(kind: Kind, dtype: torch.dtype, keep: float) -> str | None:
+    """Why an exact check must not judge values at this keep probability, or None.
+
+    Two corners: the kept elements' scale beyond ``dtype``'s largest value (a kernel scaling in
+    the input's dtype cannot be finite there), and alpha dropout at p = 1 (its scale is
+    infinite; what it returns is implementation-defined).
+    """
     if keep <= 0.0:
-        return False
-    return kind.values.kept_gradient(keep) > torch.finfo(dtype).max
+        return None if kind.values.zeros_at_p_one else f"{kind.name} dropout at p = 1 is implementation-defined"
+    if kind.values.kept_gradient(keep) > torch.finfo(dtype).max:
+        return f"the scale of kept values overflows {str(dtype).removeprefix('torch.')}"
+    return None
 
 
 def expected_values(kind: Kind, x: torch.Tensor, keep: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,7 +80,8 @@ class SupportCheck:
         self.kind, self.x, self.keep = kind, x, keep
         x64 = x.detach().to(torch.float64)
         info = torch.finfo(x.dtype)
-        keeps = [keep] + ([float32_keep(keep)] if float32_keep(keep) != keep and 0 < keep < 1 else [])
+        rounded = float32_keep(keep)
+        keeps = [keep] + ([rounded] if rounded != keep and 0 < rounded < 1 else [])
         self.kept = [kind.values.kept_value(x64, k).to(x.dtype).to(torch.float64) for k in keeps]
         self.tolerance = [kind.values.tolerance(x64, k, x.dtype) for k in keeps]
         exact = kind.values.kept_value(x64, keep)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import torch
 
 from dropout_verify.config import current
-from dropout_verify.harness import Statement, checked_output, exact, note, seeded, violation
+from dropout_verify.harness import Statement, checked_output, exact, note, seeded, skip_unjudged, violation
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
-from dropout_verify.values import FLOAT32_P_NOTE, check_support, scale_overflows
+from dropout_verify.values import FLOAT32_P_NOTE, check_support
 
 STATEMENT = Statement("C2", "support", "each element is the kept or the dropped value")
 SHARED = Statement("C2", "support", "every element of a unit shares its decision")
@@ -44,8 +44,7 @@ def test_support(target: Target, case: Case) -> None:
     keep = target.keep_probability(case.p)
     with seeded(case.seed), torch.no_grad():
         y = checked_output(target, x, case.p)
-    if scale_overflows(target.kind, x.dtype, keep):
-        note(f"{target.spec}: {case.dtype} at p={case.p!r}: the scale overflows {case.dtype}; values not judged")
+    if skip_unjudged(target, x.dtype, case.p):
         return
     report = check_support(target.kind, x, y, keep)
     if report.float32_p:
@@ -99,7 +98,7 @@ def test_channel2d_3d_input(target: Target, case: Case) -> None:
     keep = target.keep_probability(case.p)
     with seeded(case.seed), torch.no_grad():
         y = checked_output(target, x, case.p)
-    if not scale_overflows(target.kind, x.dtype, keep):
+    if not skip_unjudged(target, x.dtype, case.p):
         report = check_support(target.kind, x, y, keep)
         if report.bad:
             raise violation(READING, target, case=case, expected="every element 0 or x/(1-p)", seen=report.describe())

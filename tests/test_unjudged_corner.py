@@ -3,7 +3,7 @@
 Where the kept elements' scale itself exceeds the dtype's largest value (float16 with
 1 - p < 1/65504), a kernel that scales in the input's dtype gives NaN or inf
 (``aten.native_dropout`` on the CPU does): every check that compares values reports that
-corner and judges nothing (``values.scale_overflows``). Each exact property is run here on an
+corner and judges nothing (``values.unjudged``). Each exact property is run here on an
 example in the corner against an implementation that gives NaN there, and must not fail;
 the same implementation giving NaN outside the corner must fail, so the rule hides nothing else.
 """
@@ -69,11 +69,11 @@ def test_outside_the_corner_nan_still_fails(module: str, name: str) -> None:
 
 
 def test_every_value_comparing_property_applies_the_rule() -> None:
-    """Static: each property module that compares values also consults scale_overflows."""
+    """Static: each property module that compares values also consults the rule (skip_unjudged)."""
     from pathlib import Path
 
     folder = Path(__file__).resolve().parents[1] / "properties"
     for path in folder.glob("test_*.py"):
         text = path.read_text()
         if "check_support(" in text or "kept_gradient(" in text:
-            assert "scale_overflows(" in text, f"{path.name} compares values without the overflow rule"
+            assert "skip_unjudged(" in text, f"{path.name} compares values without the unjudged-corner rule"
