@@ -111,7 +111,7 @@ def pairs(level: str, multiple: float, replicates: int, rng: np.random.Generator
     alpha = alpha_for(level) / 20
     rho, q = multiple * LEVELS[level].correlation, 1 - p
     per_call = 0.5 if strata == 1 else 1.0  # one stratum: consecutive calls of a whole-call drop-path
-    calls = planner.pair_calls({"pairing": (strata, per_call)}, LEVELS[level].correlation, alpha, POWER)
+    calls = planner.pair_calls({"pairing": (strata, per_call)}, LEVELS[level].correlation, alpha, POWER, q)
     rows_total = int(calls * per_call)
     hits = np.zeros(replicates, dtype=bool)
     for index in range(replicates):

@@ -177,31 +177,59 @@ def moments_samples(keep: float, delta: float, alpha: float, power: float) -> in
 MIN_REPLICATES = 32  # pairs per stratum: the conditional test keeps ((n-1)/n)^3 >= 0.9 of the information
 
 
-def pair_calls(pairings: dict[str, tuple[int, float]], correlation: float, alpha: float, power: float) -> int:
+def pair_calls(pairings: dict[str, tuple[int, float]], correlation: float, alpha: float, power: float,
+               keep: float) -> int:
     """Calls so that every pairing of ``stats.pairs.independence_test`` finds ``correlation``.
 
     ``pairings`` maps a name to (strata, replicates each call adds to a stratum): 1 for
-    neighbours and axes, 1/2 for consecutive calls (two calls make one pair). Each pairing
-    needs N_eff = ((sqrt(2 log(2/alpha)) + z_power) / rho)^2 pairs, Chernoff's threshold
-    being sqrt(2 log(2/alpha)) standard deviations; a block of m replicates conditioned on its
-    margins keeps ((m-1)/m)^3 of their information (m = 64 for complete blocks). The calls are
-    even, and give every stratum at least MIN_REPLICATES replicates.
+    neighbours and axes, 1/2 for consecutive calls (two calls make one pair). With n
+    replicates a stratum is cut in blocks of m = 64 (and a last one of n mod 64); a typical
+    block keeps r = c = round(m q) on each side. The planner builds the test's own law, the
+    sum of those blocks' hypergeometrics, takes its Chernoff thresholds at alpha / 2 (the
+    decision's, both sides), and asks that a correlation rho, which moves the sum by
+    rho sum_j (m_j - 1) r_j (m_j - r_j) / m_j^2, clear the farther threshold by z_power
+    standard deviations. So a skewed q, where the upper threshold lies further out than a
+    normal's, gets the calls it needs. The calls are even, and give every stratum at least
+    MIN_REPLICATES replicates; the power benchmark measures the power achieved.
     """
-    from .stats.pairs import BLOCK
+    from .stats.pairs import BLOCK, hypergeometric_sum
 
-    threshold = math.sqrt(2 * math.log(2 / alpha))
-    needed = ((threshold + z_upper(1 - power)) / correlation) ** 2
+    z_power = z_upper(1 - power)
+    log_level = math.log(alpha / 2)
 
-    def information(strata: int, n: float) -> float:
-        full, rest = divmod(n, BLOCK)
-        efficiency = lambda m: ((m - 1) / m) ** 3 if m > 1 else 0.0  # noqa: E731
-        return strata * (full * BLOCK * efficiency(BLOCK) + rest * efficiency(rest))
+    def typical(m: int) -> int:
+        return min(max(round(m * keep), 1), m - 1)
 
-    calls = 2 * math.ceil(MIN_REPLICATES / min(rate for _, rate in pairings.values()) / 2)
-    for strata, per_call in pairings.values():
-        while information(strata, math.floor(calls * per_call)) < needed:
-            calls = 2 * math.ceil(max(calls * 1.1, needed / (strata * per_call * 0.9)) / 2)
-    return calls
+    def enough(strata: int, replicates: int) -> bool:
+        full, rest = divmod(replicates, BLOCK)
+        sizes = [(BLOCK, strata * full)] if full else []
+        if rest > 1:
+            sizes.append((rest, strata))
+        if not sizes:
+            return False
+        n = np.array([m for m, _ in sizes])
+        r = np.array([typical(m) for m, _ in sizes])
+        w = np.array([count for _, count in sizes])
+        law = hypergeometric_sum(n, r, r, w)
+        spread = math.sqrt(law.cumulants(0.0)[2])
+        distance = max(law.threshold(log_level, upper=True) - law.mean,
+                       law.mean - law.threshold(log_level, upper=False))
+        shift = correlation * float(np.sum(w * (n - 1) * r * (n - r) / n**2))
+        return shift - distance >= z_power * spread
+
+    def sufficient(calls: int) -> bool:
+        return all(enough(strata, math.floor(calls * per_call)) for strata, per_call in pairings.values())
+
+    low = 2 * math.ceil(MIN_REPLICATES / min(rate for _, rate in pairings.values()) / 2)
+    if sufficient(low):
+        return low
+    high = 2 * low
+    while not sufficient(high):
+        low, high = high, 2 * high
+    while high - low > 2:  # bisection over even call counts
+        middle = 2 * ((low + high) // 4)
+        low, high = (low, middle) if sufficient(middle) else (middle, high)
+    return high
 
 
 def quantisation_trials(probes: np.ndarray, target_step: float, alpha: float, power: float) -> int:

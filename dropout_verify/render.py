@@ -89,7 +89,7 @@ def _sections(report: RunReport, verbose: bool) -> list[str]:
     index = {r.spec: i for i, r in enumerate(report.implementations, 1)}
     findings = [(r, f) for r in report.implementations for f in r.findings]
     if findings:
-        out += ["", "Findings (judged under C1: global state):"]
+        out += ["", "Findings (global state changed by a call, undone at once and judged under C1; workers lost):"]
         out += [f"  [{index[r.spec]}] {f}" for r, f in findings]
     notes = sorted({(index[o.implementation], n) for r in report.implementations for o in r.outcomes
                     for n in o.notes if "changed torch's global state" not in n})

@@ -142,7 +142,8 @@ def test_pairs_uncorrelated(target: Target, case: Case) -> None:
     x = case.make_input(run.device)
     found = [pairing for pairing in pairings(kind, x) if pairing.strata > 0]
     alpha = run.alpha_decision / len(found)
-    calls = pair_calls({p.name: (p.strata, p.per_call) for p in found}, run.effects.correlation, alpha, POWER)
+    calls = pair_calls({p.name: (p.strata, p.per_call) for p in found}, run.effects.correlation, alpha, POWER,
+                       target.keep_probability(case.p))
     counts = [PairCounts(pairing.strata) for pairing in found]
     carry: list[np.ndarray] = []
 

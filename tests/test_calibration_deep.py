@@ -25,7 +25,7 @@ from scipy import stats as scipy_stats
 from dropout_verify import stats
 from dropout_verify.kinds.base import ALPHA_PRIME, alpha_scale
 from dropout_verify.stats.dispersion import dispersion_law
-from dropout_verify.stats.homogeneity import omnibus_law
+from dropout_verify.stats.homogeneity import omnibus_law, omnibus_statistic
 from dropout_verify.stats.moments import AlphaLaw
 
 ALPHA = 1e-8
@@ -105,6 +105,26 @@ def test_homogeneity_omnibus_bound_holds_deep_in_the_tail(positions: int, trials
     _check_bound(bound, float(upper[j]), f"homogeneity m={positions} T={trials} q={rate}")
 
 
+@pytest.mark.parametrize("kept, trials, rate, edge_values", [
+    ([24] * 3, 485, 0.05, [24]),          # every position at the expectation's nearest count
+    ([226] * 4, 410, 0.55, [225, 226]),   # two counts tie for nearest (T q = 225.5)
+    ([0, 20, 0], 20, 0.5, [0, 20]),       # the largest statistic, reached two ways
+])
+def test_homogeneity_bound_holds_at_the_edges_of_its_law(
+        kept: list[int], trials: int, rate: float, edge_values: list[int]) -> None:
+    """At an edge of the omnibus law (the smallest or largest X^2 possible) the observed
+    statistic, computed in floating point, may land a rounding error past the law's own edge;
+    the bound must still be the edge's probability or more, never 0 (a false alarm at any alpha).
+    Exact: P[X^2 at the edge] = (sum of the binomial pmf at the counts reaching it)^m."""
+    exact = float(np.sum(scipy_stats.binom.pmf(edge_values, trials, rate))) ** len(kept)
+    chi_square = omnibus_statistic(np.array(kept), trials, rate)
+    law = omnibus_law(len(kept), trials, rate)
+    bound = min(law.log_tail(chi_square, upper=True), law.log_tail(chi_square, upper=False))
+    _check_bound(bound, exact, f"homogeneity edge {kept} of {trials} at q={rate}")
+    if exact > 1e-5:  # a total that likely under H0 is never rejected at 1e-6 (it once was)
+        assert not stats.homogeneity_test(np.array(kept), trials, rate, 1e-6).rejected
+
+
 @pytest.mark.parametrize("size, rate, calls", [(20, 0.05, 400), (40, 0.5, 300), (100, 0.93, 200), (20, 0.05, 5000)])
 def test_dispersion_bound_holds_deep_in_the_tail(size: int, rate: float, calls: int) -> None:
     center = round(size * rate)
@@ -133,10 +153,10 @@ def test_pairs_bound_over_strata_holds_deep_in_the_tail() -> None:
         pmf[k] = scipy_stats.hypergeom.pmf(k, n, r, c)
         law = np.convolve(law, pmf)
     upper, lower = np.cumsum(law[::-1])[::-1], np.cumsum(law)
-    from dropout_verify.stats.pairs import _hypergeometric_sum
+    from dropout_verify.stats.pairs import hypergeometric_sum
 
     n, r, c = (np.array(v) for v in zip(*margins))
-    summed = _hypergeometric_sum(n, r, c, np.ones(3, dtype=np.int64))
+    summed = hypergeometric_sum(n, r, c, np.ones(3, dtype=np.int64))
     for total in range(law.size):
         if 0 < upper[total] < 1e-4:
             _check_bound(summed.log_tail(total, upper=True), float(upper[total]), f"pairs upper at {total}")

@@ -31,22 +31,63 @@ __all__ = ["DiscreteSum", "WeightedBinomialSum"]
 class DiscreteSum:
     """S = sum over groups of ``counts[g]`` iid draws of law g (``values[g]``, ``log_pmf[g]``)."""
 
+    # Support values closer than this (relative to a law's range) are one value: floating point
+    # cannot tell them apart, and an observed total computed in another order may differ from
+    # the law's own arithmetic by that much. The merge moves each draw by at most ``tolerance``
+    # per draw; ``slack`` (the sum over all draws) is given away in every tail, so bounds stay
+    # proved for the unmerged law.
+    RELATIVE_TOLERANCE = 1e-9
+
     def __init__(self, values: Sequence[np.ndarray], log_pmf: Sequence[np.ndarray],
                  counts: Sequence[float] | np.ndarray) -> None:
-        width = max(len(v) for v in values)
-        self.values = np.zeros((len(values), width))
-        self.log_pmf = np.full((len(values), width), -np.inf)
-        for row, (v, lp) in enumerate(zip(values, log_pmf)):
-            finite = np.isfinite(lp)
-            v, lp = np.asarray(v, dtype=np.float64)[finite], np.asarray(lp, dtype=np.float64)[finite]
+        merged = [self._merge(v, lp) for v, lp in zip(values, log_pmf)]
+        width = max(len(v) for v, _, _ in merged)
+        self.values = np.zeros((len(merged), width))
+        self.log_pmf = np.full((len(merged), width), -np.inf)
+        tolerances = np.zeros(len(merged))
+        for row, (v, lp, tolerance) in enumerate(merged):
             self.values[row, : v.size] = v
             self.values[row, v.size:] = v[-1] if v.size else 0.0
             self.log_pmf[row, : v.size] = lp
+            tolerances[row] = tolerance
         self.counts = np.asarray(counts, dtype=np.float64)
+        self.slack = float(self.counts @ tolerances)
         finite = np.isfinite(self.log_pmf)
         self.minimum = float(self.counts @ np.where(finite, self.values, np.inf).min(axis=1))
         self.maximum = float(self.counts @ np.where(finite, self.values, -np.inf).max(axis=1))
         self.mean = self.cumulants(0.0)[1]
+
+    @classmethod
+    def _merge(cls, values: np.ndarray, log_pmf: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """Sorted support with values within the tolerance merged (probabilities added)."""
+        v = np.asarray(values, dtype=np.float64)
+        lp = np.asarray(log_pmf, dtype=np.float64)
+        keep = np.isfinite(lp)
+        v, lp = v[keep], lp[keep]
+        if v.size == 0:
+            return v, lp, 0.0
+        order = np.argsort(v, kind="stable")
+        v, lp = v[order], lp[order]
+        tolerance = cls.RELATIVE_TOLERANCE * max(float(v[-1] - v[0]), float(np.abs(v).max()), 1e-300)
+        starts = np.flatnonzero(np.concatenate(([True], np.diff(v) > tolerance)))
+        stops = np.append(starts[1:], v.size)
+        if np.any(v[stops - 1] - v[starts] > tolerance):
+            # A run of values each within the tolerance of the next could drift: cut such runs
+            # where they grow wider than the tolerance (rare, so a plain loop).
+            cuts: list[int] = []
+            for start, stop in zip(starts.tolist(), stops.tolist()):
+                run_start = start
+                cuts.append(start)
+                for i in range(start, stop):
+                    if v[i] - v[run_start] > tolerance:
+                        cuts.append(i)
+                        run_start = i
+            starts = np.array(cuts)
+        sizes = np.diff(np.append(starts, v.size))
+        merged_v = np.add.reduceat(v, starts) / sizes
+        peak = np.maximum.reduceat(lp, starts)
+        merged_lp = peak + np.log(np.add.reduceat(np.exp(lp - np.repeat(peak, sizes)), starts))
+        return merged_v, merged_lp, tolerance
 
     def cumulants(self, s: float) -> tuple[float, float, float]:
         """(K(s), K'(s), K''(s))."""
@@ -67,7 +108,13 @@ class DiscreteSum:
         return float(self.counts @ per_group)
 
     def log_tail(self, total: float, *, upper: bool) -> float:
-        """Chernoff's bound on log P[S >= total] (``upper``) or log P[S <= total]; 0 past the mean."""
+        """Chernoff's bound on log P[S >= total] (``upper``) or log P[S <= total]; 0 past the mean.
+
+        The slack of the merge is given away first (the bound is taken at total - slack above,
+        total + slack below): S >= total implies that the merged sum is >= total - slack. So a
+        total equal to an edge up to rounding gets a bound near the edge's probability, not 0.
+        """
+        total = total - self.slack if upper else total + self.slack
         if (upper and total <= self.mean) or (not upper and total >= self.mean):
             return 0.0
         edge = self.maximum if upper else self.minimum
@@ -75,7 +122,7 @@ class DiscreteSum:
             return -math.inf
         if total == edge:
             return self._edge_log_probability(upper)
-        gap = lambda s: self.cumulants(s)[1] - total
+        gap = lambda s: self.cumulants(s)[1] - total  # noqa: E731
         bound = 1.0 if upper else -1.0
         scale = max(abs(self.maximum - self.minimum), 1e-300)
         bound /= scale / max(float(self.counts.sum()), 1.0)  # start near the natural scale of s
@@ -94,11 +141,13 @@ class DiscreteSum:
         """The total t with Chernoff bound exp(log_level) on the side asked (nearest the mean).
 
         Parametrised by s: at t = K'(s) the bound is K(s) - s K'(s), which falls as |s| grows,
-        so one root search in s finds it.
+        so one root search in s finds it. The merge's slack is added back (log_tail gives it away),
+        so a total is rejected by log_tail exactly when it lies at or beyond the threshold.
         """
         edge = self.maximum if upper else self.minimum
+        sign = 1.0 if upper else -1.0
         if self._edge_log_probability(upper) > log_level:
-            return edge
+            return edge + sign * self.slack
         bound_at = lambda s: (lambda k: k[0] - s * k[1])(self.cumulants(s)) - log_level
         step = (1.0 if upper else -1.0) * max(self.counts.sum(), 1.0) / max(abs(self.maximum - self.minimum), 1e-300)
         for _ in range(400):
@@ -106,10 +155,10 @@ class DiscreteSum:
                 break
             step *= 2
         else:
-            return edge
+            return edge + sign * self.slack
         low, high = sorted((0.0, step))
         s = float(_optimize.brentq(bound_at, low, high, xtol=1e-300, rtol=1e-12, maxiter=500))
-        return self.cumulants(s)[1]
+        return self.cumulants(s)[1] + sign * self.slack
 
 
 class WeightedBinomialSum:

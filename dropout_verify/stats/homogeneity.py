@@ -22,7 +22,7 @@ from .binomial import clopper_pearson
 from .chernoff import DiscreteSum
 from .result import LOG2, TestResult, format_p
 
-__all__ = ["homogeneity_test", "omnibus_law"]
+__all__ = ["homogeneity_test", "omnibus_law", "omnibus_statistic"]
 
 EVIDENCE_POINTS = 2048  # positions plotted when a decision fails
 
@@ -36,6 +36,12 @@ def omnibus_law(positions: int, trials: int, rate: float) -> DiscreteSum:
     return DiscreteSum([values[order]], [log_pmf[order]], [positions])
 
 
+def omnibus_statistic(kept_per_position: np.ndarray, trials: int, rate: float) -> float:
+    """X^2 = sum over positions of (k_j - T q)^2 / (T q (1-q)), in floating point as observed."""
+    counts = np.asarray(kept_per_position, dtype=np.float64).reshape(-1)
+    return float(np.sum((counts - trials * rate) ** 2) / (trials * rate * (1 - rate)))
+
+
 def homogeneity_test(kept_per_position: np.ndarray, trials: int, rate: float, alpha: float) -> TestResult:
     """Test that every one of m positions is kept at the same rate q over ``trials`` calls.
 
@@ -43,7 +49,7 @@ def homogeneity_test(kept_per_position: np.ndarray, trials: int, rate: float, al
     """
     counts = np.asarray(kept_per_position, dtype=np.float64).reshape(-1)
     m = counts.size
-    chi_square = float(np.sum((counts - trials * rate) ** 2) / (trials * rate * (1 - rate)))
+    chi_square = omnibus_statistic(counts, trials, rate)
     law = omnibus_law(m, trials, rate)
     log_p_omnibus = min(law.log_tail(chi_square, upper=True), law.log_tail(chi_square, upper=False))
     # Two-sided exact p-value per position; only the most extreme positions can be the minimum.

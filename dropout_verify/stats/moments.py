@@ -95,9 +95,14 @@ def _rate(k: Callable[[float], tuple[float, float]], m: float, mean: float, uppe
         for _ in range(200):
             if gap(high) >= 0:
                 break
-            low, high = high, (2 * high if math.isinf(upper_s) else upper_s - (upper_s - high) / 2)
+            nearer = 2 * high if math.isinf(upper_s) else upper_s - (upper_s - high) / 2
+            if not math.isinf(upper_s) and upper_s - nearer < 1e-12 * upper_s:
+                break  # K is about to blow up at upper_s: stop short of it
+            low, high = high, nearer
         else:
             return max(0.0, low * m - k(low)[0])
+        if gap(high) < 0:
+            return max(0.0, high * m - k(high)[0])
     else:
         low, high = -1.0, 0.0
         for _ in range(200):
@@ -137,6 +142,12 @@ def alpha_moments_test(values: np.ndarray, keep: float, alpha: float) -> TestRes
     n = y.size
     law = AlphaLaw(keep)
     mean1, mean2 = float(y.mean()), float((y * y).mean())
+    if not (math.isfinite(mean1) and math.isfinite(mean2)):
+        # Outputs of inf or NaN (or sums overflowing float64) are impossible under H0.
+        return TestResult(
+            name="output moments for x ~ N(0, 1)", statistic=mean1, log_pvalue=-math.inf, samples=n,
+            estimate=mean1, expected=0.0, ci=(math.nan, math.nan), alpha=alpha,
+            detail=f"mean {mean1:.5g}, second moment {mean2:.5g}: not finite, impossible under H0")
     upper_s2 = 1.0 / (2.0 * law.a**2)
     log_p1 = -n * _rate(law.k1, mean1, 0.0, math.inf)
     log_p2 = -n * _rate(law.k2, mean2, 1.0, upper_s2)

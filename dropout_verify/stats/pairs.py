@@ -17,7 +17,8 @@ true tail. Two-sided: p = min(1, 2 min(upper, lower)).
 
 Information: a correlation rho moves S by about rho q (1-q) N over N pairs, against a standard
 deviation of q (1-q) sqrt(N): the test needs about ((z_alpha + z_beta) / rho)^2 pairs whatever
-q is (``power.pair_calls``), where a test of N11 against q^2 needs (1+q)/(1-q) times more.
+q is, where a test of N11 against q^2 needs (1+q)/(1-q) times more. ``power.pair_calls`` plans
+from this very law's Chernoff thresholds (they sit further out than z_alpha when q is skewed).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _hypergeometric_log_pmf(n: int, r: int, c: int) -> tuple[np.ndarray, np.ndar
     return support, _scipy.hypergeom.logpmf(support, n, r, c)
 
 
-def _hypergeometric_sum(n: np.ndarray, r: np.ndarray, c: np.ndarray, w: np.ndarray) -> DiscreteSum:
+def hypergeometric_sum(n: np.ndarray, r: np.ndarray, c: np.ndarray, w: np.ndarray) -> DiscreteSum:
     """The law of S: one hypergeometric per distinct margins (n, r, c), counted by its weight.
 
     Strata share their margins often (a few thousand distinct triples at most, with blocks of
@@ -144,7 +145,7 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult
         method = "Fisher's exact test (one stratum)"
         variance = float(rf[0] * cf[0] * (nf[0] - rf[0]) * (nf[0] - cf[0]) / (nf[0] ** 2 * (nf[0] - 1)))
     else:
-        law = _hypergeometric_sum(n, r, c, w)
+        law = hypergeometric_sum(n, r, c, w)
         log_lower, log_upper = law.log_tail(total, upper=False), law.log_tail(total, upper=True)
         method = f"Chernoff bound on the exact law of a sum of {int(w.sum()):,} hypergeometrics"
         variance = law.cumulants(0.0)[2]

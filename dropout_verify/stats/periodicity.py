@@ -46,6 +46,12 @@ def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag:
     """Scan every lag 1..max_lag of a keep sequence for repetition (see the module docstring)."""
     a = sequence.reshape(-1).to(torch.float64) - rate
     n = a.numel()
+    max_lag = min(max_lag, n - 1)
+    if max_lag < 1 or not 0.0 < rate < 1.0:
+        # No lag to scan, or a deterministic sequence (q = 0 or 1): nothing can repeat by chance.
+        return TestResult(name="periodicity (all lags)", statistic=0.0, log_pvalue=0.0, samples=n, estimate=0.0,
+                          expected=0.0, ci=(-1.0, 1.0), alpha=alpha,
+                          detail=f"not testable: {n} decisions at keep probability {rate:g}")
     size = 1 << (2 * n - 1).bit_length()
     spectrum = torch.fft.rfft(a, n=size)
     autocovariance = torch.fft.irfft(spectrum * spectrum.conj(), n=size)[1 : max_lag + 1]

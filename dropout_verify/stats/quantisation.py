@@ -82,6 +82,10 @@ def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, al
         information = float(np.sum(trials * w * d))
         results.append((law.log_upper_tail(law.mean + statistic), hypothesis, statistic / information))
     count = len(results)
+    if count == 0:  # every probe sits on every grid: no hypothesis predicts a deviation
+        return TestResult(name="keep rate at quantisation probes", statistic=0.0, log_pvalue=0.0,
+                          samples=int(trials.sum()), estimate=0.0, expected=0.0, ci=(-math.inf, math.inf),
+                          alpha=alpha, detail=f"{keep.size} probes, none off any grid: nothing to test")
     log_p_best, best, scale = min(results, key=lambda r: r[0])
     log_p = min(0.0, math.log(count) + log_p_best)
     deviation = kept / trials - keep
