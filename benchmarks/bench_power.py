@@ -236,6 +236,7 @@ def main() -> None:
     parser.add_argument("--curve-replicates", type=int, default=2_000)
     parser.add_argument("--png", default=None)
     parser.add_argument("--only", default=None, help="run the checks whose name contains this")
+    parser.add_argument("--skip", default=None, help="skip the checks whose name contains this")
     args = parser.parse_args()
     rng = np.random.default_rng(20261127)
     curves: dict[str, list[tuple[float, float]]] = {}
@@ -244,7 +245,7 @@ def main() -> None:
         print("| check | 0.5 x MDE | 0.75 x MDE | 1 x MDE (95% interval, replicates) | 1.25 x MDE |")
         print("|---|---|---|---|---|")
         for name, simulate, cheap in checks(level):
-            if args.only and args.only not in name:
+            if (args.only and args.only not in name) or (args.skip and args.skip in name):
                 continue
             started = time.perf_counter()
             cells = []

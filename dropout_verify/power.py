@@ -74,23 +74,37 @@ def dispersion_calls(ratio: float, alpha: float, power: float, size: int, rate: 
     """Calls so that a per-call count variance off by a factor ``ratio`` (either way) is found.
 
     The test rejects when D / T passes the Chernoff thresholds of the exact law at alpha / 2
-    (``stats.dispersion``). Under an alternative r, D / T is close to normal around r with
-    variance r^2 V / T, V the true variance of one call's statistic (``dispersion_variance``):
-    T is the smallest number of calls with both sides detected with probability ``power``,
-    found by doubling and bisection.
+    (``stats.dispersion``). Under an alternative, D / T is close to normal around its mean with
+    the variance of one call's statistic D_i over T. V is that variance for correct dropout
+    (``dispersion_variance``). Over-dispersion by r scales the counts' spread: Var(D_i) ~ r^2 V.
+    Under-dispersion by r = 1/ratio is planned as a fraction 1 - r of calls keeping exactly the
+    expected count (D_i = 0) and the rest binomial (the power benchmark's defect): E[D_i] = r,
+    Var(D_i) = r (V + 1) - r^2, larger than r^2 V, and D / T skewed to the right, so its
+    1 - power quantile takes the Cornish-Fisher term (z^2 - 1) g / 6, g the skewness of D / T
+    (exact moments of D_i from the binomial law). T is the smallest number of calls with both
+    sides detected with probability ``power``, by doubling and bisection.
     """
     from .stats.dispersion import dispersion_law
 
     z_b = z_upper(1 - power)
-    sd = math.sqrt(dispersion_variance(size, rate))
+    variance = dispersion_variance(size, rate)
+    sd_over = ratio * math.sqrt(variance)
+    under = 1 / ratio
+    counts = np.arange(size + 1)
+    null_d = (counts - size * rate) ** 2 / (size * rate * (1 - rate))
+    pmf = _scipy.binom.pmf(counts, size, rate)
+    m2, m3 = under * float(pmf @ null_d**2), under * float(pmf @ null_d**3)  # raw moments; E[D_i] = under
+    var_under = m2 - under**2
+    skew_under = (m3 - 3 * under * m2 + 2 * under**3) / var_under**1.5
     level = math.log(alpha / 2)
 
     def detects(calls: int) -> bool:
         law = dispersion_law(calls, size, rate)
         upper = law.threshold(level, upper=True) / calls
         lower = law.threshold(level, upper=False) / calls
-        return (ratio - upper >= z_b * ratio * sd / math.sqrt(calls)
-                and lower - 1 / ratio >= z_b * sd / (ratio * math.sqrt(calls)))
+        quantile = z_b + (z_b**2 - 1) * skew_under / math.sqrt(calls) / 6
+        return (ratio - upper >= z_b * sd_over / math.sqrt(calls)
+                and lower - under >= quantile * math.sqrt(var_under / calls))
 
     high = 64
     while not detects(high):
