@@ -199,21 +199,38 @@ def pair_calls(pairings: dict[str, tuple[int, float]], correlation: float, alpha
     neighbours and axes, 1/2 for consecutive calls (two calls make one pair). With n
     replicates a stratum is cut in blocks of m = 64 (and a last one of n mod 64); a typical
     block keeps r = c = round(m q) on each side. The planner builds the test's own law, the
-    sum of those blocks' hypergeometrics, takes its Chernoff thresholds at alpha / 2 (the
-    decision's, both sides), and asks that a correlation rho, which moves the sum by
-    rho sum_j (m_j - 1) r_j (m_j - r_j) / m_j^2, clear the farther threshold by z_power
-    standard deviations. So a skewed q, where the upper threshold lies further out than a
-    normal's, gets the calls it needs. The calls are even, and give every stratum at least
+    sum of those blocks' hypergeometrics, and takes its Chernoff thresholds at alpha / 2 (the
+    decision's, both sides). Under a correlation rho two Bernoulli(q) decisions have the odds
+    ratio psi = P11 P00 / (P10 P01), and a block's kept-together count given its margins is
+    Fisher's noncentral hypergeometric with that psi: its mean and variance (larger than the
+    null's: 22% at q = 0.9, rho = 0.03) give the shift of the sum and its spread. The sum must
+    clear the threshold by z_power of those standard deviations, for +rho and for -rho (where
+    -rho is a possible correlation at q). The calls are even, and give every stratum at least
     MIN_REPLICATES replicates; the power benchmark measures the power achieved.
     """
+    return _pair_calls(tuple(sorted(pairings.values())), correlation, alpha, power, keep)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pair_calls(pairings: tuple[tuple[int, float], ...], correlation: float, alpha: float, power: float,
+                keep: float) -> int:
+    """``pair_calls`` on a hashable description of the pairings (examples repeat them)."""
     from .stats.pairs import BLOCK, hypergeometric_sum
 
     z_power = z_upper(1 - power)
     log_level = math.log(alpha / 2)
+    spread_q = keep * (1 - keep)
+    # -rho is possible at q only while P00 and P11 stay positive.
+    signs = [rho for rho in (correlation, -correlation) if min(keep, 1 - keep) ** 2 + rho * spread_q > 0]
+
+    def odds_ratio(rho: float) -> float:
+        together = (keep**2 + rho * spread_q) * ((1 - keep) ** 2 + rho * spread_q)
+        return together / (spread_q * (1 - rho)) ** 2
 
     def typical(m: int) -> int:
         return min(max(round(m * keep), 1), m - 1)
 
+    @functools.cache
     def enough(strata: int, replicates: int) -> bool:
         full, rest = divmod(replicates, BLOCK)
         sizes = [(BLOCK, strata * full)] if full else []
@@ -225,16 +242,20 @@ def pair_calls(pairings: dict[str, tuple[int, float]], correlation: float, alpha
         r = np.array([typical(m) for m, _ in sizes])
         w = np.array([count for _, count in sizes])
         law = hypergeometric_sum(n, r, r, w)
-        spread = math.sqrt(law.cumulants(0.0)[2])
-        distance = max(law.threshold(log_level, upper=True) - law.mean,
-                       law.mean - law.threshold(log_level, upper=False))
-        shift = correlation * float(np.sum(w * (n - 1) * r * (n - r) / n**2))
-        return shift - distance >= z_power * spread
+        for rho in signs:
+            alternative = _scipy.nchypergeom_fisher(n, r, r, odds_ratio(rho))
+            shift = float(np.sum(w * (alternative.mean() - r * r / n)))
+            spread = math.sqrt(float(np.sum(w * alternative.var())))
+            if rho > 0 and law.mean + shift - z_power * spread < law.threshold(log_level, upper=True):
+                return False
+            if rho < 0 and law.mean + shift + z_power * spread > law.threshold(log_level, upper=False):
+                return False
+        return True
 
     def sufficient(calls: int) -> bool:
-        return all(enough(strata, math.floor(calls * per_call)) for strata, per_call in pairings.values())
+        return all(enough(strata, math.floor(calls * per_call)) for strata, per_call in pairings)
 
-    low = 2 * math.ceil(MIN_REPLICATES / min(rate for _, rate in pairings.values()) / 2)
+    low = 2 * math.ceil(MIN_REPLICATES / min(rate for _, rate in pairings) / 2)
     if sufficient(low):
         return low
     high = 2 * low

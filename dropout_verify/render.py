@@ -100,7 +100,15 @@ def _sections(report: RunReport, verbose: bool) -> list[str]:
                    if o.verdict in ("n/a", "not supported", "not run") and (verbose or o.verdict != "n/a")]
     if unexercised:
         out += ["", "Not judged:"]
-        out += [f"  [{index[r.spec]}] {o.property}: {o.verdict}: {o.reason}" for r, o in unexercised]
+        for result in report.implementations:
+            for verdict in ("not run", "not supported", "n/a"):
+                mine = [o for r, o in unexercised if r is result and o.verdict == verdict]
+                if len(mine) > 3:  # a backend with no kernel here, a lost worker: one line, not twenty
+                    names = ", ".join(o.property.removeprefix("test_") for o in mine)
+                    out.append(f"  [{index[result.spec]}] {verdict} ({len(mine)} properties: {names}); "
+                               f"the first: {mine[0].reason}")
+                else:
+                    out += [f"  [{index[result.spec]}] {o.property}: {verdict}: {o.reason}" for o in mine]
     failures = [o for r in report.implementations for o in r.outcomes if o.verdict == "FAIL"]
     if failures:
         out += ["", "Evidence (the first failure of each property and implementation):"]

@@ -105,10 +105,14 @@ def test_channel2d_3d_input(target: Target, case: Case) -> None:
     kept = target.kind.element_keeps(y, keep)
     per_channel = bool((kept == kept[:, :1, :1]).all())  # (C, H, W): x[a] whole
     per_row = bool((kept == kept[:, :, :1]).all())  # (N, C, L): x[a, b] whole
-    if per_channel and shape[1] > 1:
-        note(f"{target.spec}: a 3-D input is read as (C, H, W) (one decision per x[c])")
-    elif per_row:
-        note(f"{target.spec}: a 3-D input is read as (N, C, L) (one decision per x[n, c], legacy F.dropout2d)")
-    else:
+    if not per_row:
         raise violation(READING, target, case=case, expected="one decision per x[a] or one per x[a, b]",
                         seen="elements of one x[a, b] slice differ in their keep decision")
+    # Whole x[a] slices agreeing can happen by chance under the (N, C, L) reading: with B rows
+    # each, all A slices agree with probability (q^B + p^B)^A. Say (C, H, W) only when that is
+    # below 1e-6; an example that cannot tell the readings apart says nothing.
+    chance = (keep ** shape[1] + (1 - keep) ** shape[1]) ** shape[0]
+    if not per_channel:
+        note(f"{target.spec}: a 3-D input is read as (N, C, L) (one decision per x[n, c], legacy F.dropout2d)")
+    elif shape[1] > 1 and chance < 1e-6:
+        note(f"{target.spec}: a 3-D input is read as (C, H, W) (one decision per x[c])")

@@ -39,8 +39,11 @@ class DiscreteSum:
     RELATIVE_TOLERANCE = 1e-9
 
     def __init__(self, values: Sequence[np.ndarray], log_pmf: Sequence[np.ndarray],
-                 counts: Sequence[float] | np.ndarray) -> None:
-        merged = [self._merge(v, lp) for v, lp in zip(values, log_pmf)]
+                 counts: Sequence[float] | np.ndarray, *, integer_support: bool = False) -> None:
+        # Integer supports (counts) hold exact, distinct values: nothing to merge, no slack.
+        merged = ([(np.asarray(v, dtype=np.float64), np.asarray(lp, dtype=np.float64), 0.0)
+                   for v, lp in zip(values, log_pmf)] if integer_support
+                  else [self._merge(v, lp) for v, lp in zip(values, log_pmf)])
         width = max(len(v) for v, _, _ in merged)
         self.values = np.zeros((len(merged), width))
         self.log_pmf = np.full((len(merged), width), -np.inf)

@@ -109,7 +109,7 @@ def hypergeometric_sum(n: np.ndarray, r: np.ndarray, c: np.ndarray, w: np.ndarra
     low = np.maximum(0, ru + cu - nu)
     values = [np.arange(lo, hi + 1, dtype=np.float64) for lo, hi in zip(low, np.minimum(ru, cu))]
     laws = [row[lo: lo + v.size] for row, lo, v in zip(log_pmf, low, values)]
-    return DiscreteSum(values, laws, weights)
+    return DiscreteSum(values, laws, weights, integer_support=True)
 
 
 def _exact_single(n: int, r: int, c: int, k: int) -> tuple[float, float]:
