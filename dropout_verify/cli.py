@@ -71,9 +71,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .supervisor import MAX_LOST_WORKERS
 
-    environment = "\n".join(f"  {o.env:<22}--{o.name}" + (" (several, separated by spaces or commas)"
-                                                             if o.repeatable else " (1 or 0)" if o.flag else "")
-                            for o in OPTIONS)
+    environment = "\n".join(
+        f"  {o.env:<22}" + ("the specs, MODULE:ATTR ... (several, separated by spaces or commas)" if o.name == "impl"
+                            else f"--{o.name}" + (" (1 or 0)" if o.flag else ""))
+        for o in OPTIONS)
     parser = _Parser(
         prog="dropout-check",
         description="Verify dropout implementations against the contract of correct dropout "
@@ -244,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = write_reports(report, folder)
         print(f"\ndropout-check: wrote {len(written)} report files to {folder}")
     print(f"\ndropout-check: {verdict_line(report)} ({report.seconds:.1f} s). "
-          f"Reproduce the whole run: {run.command()}")
+          f"Reproduce the whole run: {run.command(selector=args.select)}")
     return report.exit_code
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from .levels import LEVELS, POWER, Effects, decision_count
 from .options import UsageError, parse_value
@@ -88,7 +91,7 @@ class RunConfig:
         ``location`` is the test path or node id as seen from the invocation directory.
         """
         if self.via_cli:
-            words = ["dropout-check", *self.options(spec)]
+            words = [program(self.invocation_dir), *self.options(spec)]
             if selector:
                 words += ["-k", selector]
         else:
@@ -185,3 +188,16 @@ def current() -> RunConfig:
     if _CURRENT is not None:
         return _CURRENT
     return from_values({}, os.environ, via_cli=False)
+
+
+def program(invocation_dir: str) -> str:
+    """How to call this dropout-check from ``invocation_dir``: plainly when the shell's PATH
+    finds this very script, else by its path (a virtual environment that is not activated)."""
+    script = Path(sys.executable).parent / "dropout-check"
+    found = shutil.which("dropout-check")
+    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+        return "dropout-check"
+    relative = os.path.relpath(script, invocation_dir)
+    if relative.startswith(".."):
+        return str(script)
+    return relative if os.sep in relative else os.path.join(".", relative)

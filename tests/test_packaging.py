@@ -49,6 +49,11 @@ def test_wheel_layout(site: Path) -> None:
     assert (site / "dropout_verify" / "py.typed").is_file()
     assert (site / "dropout_verify" / "isolated.ini").is_file()
     assert (site / "dropout_impl" / "family.py").is_file()
+    # Every package of the source tree is in the wheel (a package missing from pyproject.toml's
+    # list once broke every installed run, while editable installs hid it).
+    for init in [*(ROOT / "dropout_verify").rglob("__init__.py"), *(ROOT / "dropout_impl").rglob("__init__.py")]:
+        installed = site / init.relative_to(ROOT)
+        assert installed.is_file(), f"{init.parent.relative_to(ROOT)} is not in the wheel"
     entry_points = next(site.glob("dropout_verify-*.dist-info")) / "entry_points.txt"
     text = entry_points.read_text()
     assert "[pytest11]" in text and "dropout_verify.plugin = dropout_verify.plugin" in text
@@ -70,9 +75,14 @@ def crowded(tmp_path: Path, site: Path) -> tuple[Path, dict[str, str]]:
 
 def test_imports_the_installed_copy(crowded: tuple[Path, dict[str, str]], site: Path) -> None:
     user, env = crowded
-    found = subprocess.run([sys.executable, "-c", "import dropout_verify; print(dropout_verify.__file__)"],
-                           cwd=user, env=env, capture_output=True, text=True)
-    assert found.stdout.strip().startswith(str(site)), found.stdout + found.stderr
+    # Every subpackage too: an editable install of this checkout would otherwise supply a module
+    # that the wheel lacks.
+    code = ("import dropout_verify, dropout_verify.stats, dropout_verify.kinds, dropout_verify.properties, "
+            "dropout_impl; print('\\n'.join(m.__file__ for m in (dropout_verify, dropout_verify.stats, "
+            "dropout_verify.kinds, dropout_verify.properties, dropout_impl)))")
+    found = subprocess.run([sys.executable, "-c", code], cwd=user, env=env, capture_output=True, text=True)
+    files = found.stdout.split()
+    assert len(files) == 5 and all(f.startswith(str(site)) for f in files), found.stdout + found.stderr
 
 
 def test_dropout_check_works_beside_a_properties_package(crowded: tuple[Path, dict[str, str]]) -> None:
