@@ -355,7 +355,9 @@ def _check_values(target: Target, support: SupportCheck, outputs: torch.Tensor, 
         report = support.report(outputs[call])
         raise violation(SUPPORT, target, case=case,
                         expected=f"every element the kept or the dropped value ({target.kind.values.describe()})",
-                        seen=f"in call {first + call} of this statistical property: {report.describe()}")
+                        seen=f"in call {first + call} of this statistical property: {report.describe()}",
+                        extra=f"(found while {_CONTEXT.name or 'a statistical property'} ran: every call a "
+                              "statistical property makes is checked against C2 first)")
 
 
 # ---------------------------------------------------------------------------- property builders
