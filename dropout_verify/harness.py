@@ -216,13 +216,14 @@ def violation(
 
 
 def check_result(statement: Statement, target: Target, result: TestResult, case: Case, expected: str,
-                 extra: str = "") -> None:
+                 extra: str = "", seen: str | None = None) -> None:
     """Record the decision; raise a PropertyViolation when it rejects H0."""
     record(result)
     if result.rejected:
         raise violation(
             statement, target, expected=expected,
-            seen=f"{result.estimate:.6g} (CI [{result.ci[0]:.6g}, {result.ci[1]:.6g}])",
+            seen=seen or f"{result.estimate:.6g}" + (f" (CI [{result.ci[0]:.6g}, {result.ci[1]:.6g}])"
+                                             if math.isfinite(result.ci[0]) or math.isfinite(result.ci[1]) else ""),
             case=case, result=result, extra=extra,
         )
 

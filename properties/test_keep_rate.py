@@ -105,7 +105,9 @@ def test_keep_probability_not_quantised(dropout_target: Target) -> None:
     result = quantisation_test(keep_rates, kept, used, run.alpha_decision)
     check_result(QUANTISED, target, result, case,
                  expected=f"no grid (detects the 1/{round(1 / run.effects.quantisation_step)} and 1/255 grids, "
-                          f"any rounding, with power {POWER})")
+                          f"any rounding, with power {POWER})",
+                 seen=f"keep rates off 1-p the way a grid rounds them ({result.estimate:.3g} times the best "
+                      "grid's deviations; the grid below)")
 
 
 TIMED = Statement("C3", "keep rate", "anytime-valid keep rate until the --time deadline")

@@ -91,14 +91,15 @@ def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, al
     deviation = kept / trials - keep
     return TestResult(
         name="keep rate at quantisation probes",
-        statistic=scale,
+        statistic=scale,  # the fitted multiple of the best grid's predicted deviations
         log_pvalue=log_p,
         samples=int(trials.sum()),
         estimate=scale,
         expected=0.0,
         ci=(-math.inf, math.inf),
         alpha=alpha,
-        detail=(f"{keep.size} probes; the deviations fit best {best.describe()} (scale {scale:.3g}, "
+        detail=(f"{keep.size} probes; the deviations fit best {best.describe()} (scale {scale:.3g}: 1 is "
+                f"exactly that grid's deviations, 0 none; "
                 f"p {format_p(log_p_best)} before x{count}); largest |rate - q| {np.max(np.abs(deviation)):.3g}"),
         evidence={"keep probability": keep.tolist(), "keep rate - q": deviation.tolist(),
                   "best grid predicts": best.deviations(keep).tolist()},

@@ -58,8 +58,9 @@ class TestResult:
         verdict = "REJECTED" if self.rejected else "consistent with H0"
         lines = [
             f"{self.name}: {verdict}",
-            f"  expected {self.expected:.6g}, estimated {self.estimate:.6g} "
-            f"(CI at {1 - self.alpha:.10g}: [{self.ci[0]:.6g}, {self.ci[1]:.6g}])",
+            f"  expected {self.expected:.6g}, estimated {self.estimate:.6g}"
+            + (f" (CI at {1 - self.alpha:.10g}: [{self.ci[0]:.6g}, {self.ci[1]:.6g}])"
+               if math.isfinite(self.ci[0]) or math.isfinite(self.ci[1]) else ""),
             f"  statistic {self.statistic:.6g} over {self.samples:,} samples; "
             f"p-value {format_p(self.log_pvalue)} vs threshold alpha {self.alpha:.3g}",
         ]
