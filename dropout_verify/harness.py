@@ -307,6 +307,7 @@ def sample_units(
     calls: int,
     consume: Callable[[int, torch.Tensor], bool | None],
     x: torch.Tensor | None = None,
+    checked: bool = True,
 ) -> int:
     """Call the target up to ``calls`` times on the case's input; hand the unit keep decisions
     to ``consume`` a batch of calls at a time.
@@ -318,14 +319,16 @@ def sample_units(
     that has decided). Returns the number of calls consumed.
 
     Every output is also checked against C2 (each element the kept or the dropped value), and
-    large masks are hashed to find exact repeats across the run (``MaskRegistry``).
+    large masks are hashed to find exact repeats across the run (``MaskRegistry``), unless
+    ``checked`` is False: the --time mode checks one round in TIMED_CHECK_EVERY, since its rounds
+    exist to count decisions fast (every other statistical property checks every call).
     """
     if x is None:
         x = case.make_input(current().device)
     keep = target.keep_probability(case.p)
     kind = target.kind
     units = max(kind.unit_count(tuple(x.shape)), 1)
-    support = SupportCheck(kind, x, keep) if unjudged(kind, x.dtype, keep) is None else None
+    support = SupportCheck(kind, x, keep) if checked and unjudged(kind, x.dtype, keep) is None else None
     hashed = units >= HASHED_UNITS and 0.05 <= keep <= 0.95
     registry = mask_registry(target.spec)
     key = (kind.unit_shape(tuple(x.shape)), keep)
@@ -335,10 +338,10 @@ def sample_units(
                                       max_batch=max(1, min(4096, (1 << 22) // max(x.numel(), 1))))
         for batch in batches:
             outputs = torch.stack(batch)
-            if support is not None:
+            if support is not None and checked:
                 _check_values(target, support, outputs, done, case)
             keeps = kind.unit_keeps(outputs, keep, ndim=x.dim())
-            if hashed:
+            if hashed and checked:
                 registry.add(key, case.seed, _CONTEXT.name, done, keeps)
             stop = consume(done, keeps)
             done += len(batch)
