@@ -96,7 +96,9 @@ def test_pytest_option_writes_the_same_reports(tmp_path: Path) -> None:
 def test_interrupt_prints_the_verdicts_so_far_and_exits_2() -> None:
     process = subprocess.Popen([sys.executable, "-m", "dropout_verify", "torch.nn.functional:dropout",
                                 "dropout_impl:dropout_mask", "--level", "standard"], cwd=ROOT, env=environment(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # As at a terminal: a shell's background job inherits SIGINT ignored.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(12)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
