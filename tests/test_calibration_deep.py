@@ -164,6 +164,39 @@ def test_pairs_bound_over_strata_holds_deep_in_the_tail() -> None:
             _check_bound(summed.log_tail(total, upper=False), float(lower[total]), f"pairs lower at {total}")
 
 
+def test_hypergeometric_laws_do_not_depend_on_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The laws a pair test uses are the same whether they come from the cache, are computed
+    afresh, or the cache is emptied half-way through a call (a cache of 5 laws for 30)."""
+    from dropout_verify.stats import pairs
+
+    rng = np.random.default_rng(3)
+    n = rng.integers(2, 65, 30)
+    r, c = (np.maximum(1, rng.integers(1, 64, 30) % n) for _ in range(2))
+    fresh = pairs.hypergeometric_sum(n, r, c, np.ones(30))
+    monkeypatch.setattr(pairs, "_HYPERGEOMETRIC_CACHE_SIZE", 5)
+    for _ in range(3):
+        again = pairs.hypergeometric_sum(n, r, c, np.ones(30))
+        np.testing.assert_array_equal(again.values, fresh.values)
+        np.testing.assert_array_equal(again.log_pmf, fresh.log_pmf)
+
+
+@pytest.mark.parametrize("level", [1e-3, 1e-8, 1e-30])
+def test_chernoff_threshold_is_where_the_bound_meets_the_level(level: float) -> None:
+    """The threshold's root search (Newton, safeguarded) lands where the bound equals the level:
+    log_tail just inside the threshold is above log(level), just outside at most log(level)."""
+    from dropout_verify.stats.pairs import hypergeometric_sum
+
+    rng = np.random.default_rng(4)
+    n = rng.integers(2, 65, 300)
+    r, c = (np.maximum(1, rng.binomial(n, 0.9) % n) for _ in range(2))
+    law = hypergeometric_sum(n, r, c, rng.integers(1, 20, 300))
+    for upper in (True, False):
+        t = law.threshold(math.log(level), upper=upper)
+        inward = -1e-6 * math.sqrt(law.variance) if upper else 1e-6 * math.sqrt(law.variance)
+        assert law.log_tail(t, upper=upper) <= math.log(level) * (1 - 1e-9)
+        assert law.log_tail(t + inward * 1e3, upper=upper) > math.log(level)
+
+
 @pytest.mark.parametrize("length, rate", [(12, 0.05), (12, 0.5), (13, 0.9)])
 def test_periodicity_rejects_at_most_alpha_exactly(length: int, rate: float) -> None:
     """Every one of the 2^n sequences, weighted by its exact probability: the total weight of

@@ -19,7 +19,7 @@ binomial), the dispersion of per-call counts, and sums of hypergeometrics (pairs
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import optimize as _optimize
@@ -58,7 +58,7 @@ class DiscreteSum:
         finite = np.isfinite(self.log_pmf)
         self.minimum = float(self.counts @ np.where(finite, self.values, np.inf).min(axis=1))
         self.maximum = float(self.counts @ np.where(finite, self.values, -np.inf).max(axis=1))
-        self.mean = self.cumulants(0.0)[1]
+        _, self.mean, self.variance = self.cumulants(0.0)
 
     @classmethod
     def _merge(cls, values: np.ndarray, log_pmf: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -95,10 +95,14 @@ class DiscreteSum:
     def cumulants(self, s: float) -> tuple[float, float, float]:
         """(K(s), K'(s), K''(s))."""
         exponent = self.log_pmf + s * self.values
-        log_mgf = _special.logsumexp(exponent, axis=1)
-        tilt = np.exp(exponent - log_mgf[:, None])
-        mean = np.sum(tilt * self.values, axis=1)
-        variance = np.sum(tilt * (self.values - mean[:, None]) ** 2, axis=1)
+        peak = exponent.max(axis=1)  # every law has a finite probability: peak is finite
+        tilt = np.exp(exponent - peak[:, None])
+        mass = tilt.sum(axis=1)
+        tilt /= mass[:, None]
+        log_mgf = peak + np.log(mass)
+        mean = np.einsum("ij,ij->i", tilt, self.values)
+        centred = self.values - mean[:, None]
+        variance = np.einsum("ij,ij,ij->i", tilt, centred, centred)
         return float(self.counts @ log_mgf), float(self.counts @ mean), float(self.counts @ variance)
 
     def _edge_log_probability(self, upper: bool) -> float:
@@ -125,19 +129,19 @@ class DiscreteSum:
             return -math.inf
         if total == edge:
             return self._edge_log_probability(upper)
-        gap = lambda s: self.cumulants(s)[1] - total  # noqa: E731
-        bound = 1.0 if upper else -1.0
-        scale = max(abs(self.maximum - self.minimum), 1e-300)
-        bound /= scale / max(float(self.counts.sum()), 1.0)  # start near the natural scale of s
+        gap_and_slope = lambda s: (lambda k: (k[1] - total, k[2]))(self.cumulants(s))  # noqa: E731
+        # Start at the normal approximation's s = (total - mean) / variance, doubled until the
+        # root is bracketed (once or twice in the tails).
+        bound = (total - self.mean) / max(self.variance, 1e-300)
         for _ in range(400):
-            if (gap(bound) >= 0) == upper:
+            if (gap_and_slope(bound)[0] >= 0) == upper:
                 break
             bound *= 2
         else:  # not bracketed: any s gives a valid bound; use the last one tried
             k0 = self.cumulants(bound)[0]
             return min(0.0, k0 - bound * total)
         low, high = (0.0, bound) if upper else (bound, 0.0)
-        s = float(_optimize.brentq(gap, low, high, xtol=1e-300, rtol=1e-13, maxiter=500))
+        s = _safeguarded_newton(gap_and_slope, low, high, rising=True, start=bound, rtol=1e-13)
         return min(0.0, self.cumulants(s)[0] - s * total)
 
     def threshold(self, log_level: float, *, upper: bool) -> float:
@@ -151,17 +155,49 @@ class DiscreteSum:
         sign = 1.0 if upper else -1.0
         if self._edge_log_probability(upper) > log_level:
             return edge + sign * self.slack
-        bound_at = lambda s: (lambda k: k[0] - s * k[1])(self.cumulants(s)) - log_level
-        step = (1.0 if upper else -1.0) * max(self.counts.sum(), 1.0) / max(abs(self.maximum - self.minimum), 1e-300)
+        # d/ds [K(s) - s K'(s)] = -s K''(s): one cumulant evaluation gives value and slope.
+        bound_at = lambda s: (lambda k: (k[0] - s * k[1] - log_level, -s * k[2]))(self.cumulants(s))  # noqa: E731
+        # Start at the normal approximation's s = sqrt(-2 log_level / variance), doubled until
+        # the bound falls below the level there.
+        step = sign * math.sqrt(-2.0 * log_level / max(self.variance, 1e-300))
         for _ in range(400):
-            if bound_at(step) <= 0:
+            if bound_at(step)[0] <= 0:
                 break
             step *= 2
         else:
             return edge + sign * self.slack
         low, high = sorted((0.0, step))
-        s = float(_optimize.brentq(bound_at, low, high, xtol=1e-300, rtol=1e-12, maxiter=500))
+        s = _safeguarded_newton(bound_at, low, high, rising=not upper, start=step, rtol=1e-12)
         return self.cumulants(s)[1] + sign * self.slack
+
+
+def _safeguarded_newton(function: Callable[[float], tuple[float, float]], low: float, high: float, *,
+                        rising: bool, start: float, rtol: float) -> float:
+    """The root of a monotone ``function`` (value, slope) bracketed by [low, high].
+
+    ``rising``: the function is below 0 at ``low`` and above at ``high`` (else the reverse).
+    Newton's steps from ``start`` (a point of the bracket), or bisection when a step would
+    leave the bracket (which shrinks every iteration either way): a few cumulant evaluations
+    where a derivative-free search needs three times as many. Stops when a step moves s by
+    less than ``rtol`` of |s|, or the bracket is that narrow.
+    """
+    s = start
+    for _ in range(200):
+        value, slope = function(s)
+        if value == 0:
+            return s
+        if (value < 0) == rising:
+            low = s
+        else:
+            high = s
+        step = value / slope if slope != 0 else math.inf
+        candidate = s - step
+        if not low < candidate < high:
+            candidate = 0.5 * (low + high)
+        if abs(candidate - s) <= rtol * max(abs(candidate), 1e-300) or high - low <= rtol * max(abs(low), abs(high)):
+            return candidate
+        s = candidate
+    return s
 
 
 class WeightedBinomialSum:

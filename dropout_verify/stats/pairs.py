@@ -87,29 +87,37 @@ class PairCounts:
         return n, r, c, w, np.array([self.blocks_both + int(self.both.sum())])
 
 
-def _hypergeometric_log_pmf(n: int, r: int, c: int) -> tuple[np.ndarray, np.ndarray]:
-    low, high = max(0, r + c - n), min(r, c)
-    support = np.arange(low, high + 1)
-    return support, _scipy.hypergeom.logpmf(support, n, r, c)
-
-
 def hypergeometric_sum(n: np.ndarray, r: np.ndarray, c: np.ndarray, w: np.ndarray) -> DiscreteSum:
     """The law of S: one hypergeometric per distinct margins (n, r, c), counted by its weight.
 
     Strata share their margins often (a few thousand distinct triples at most, with blocks of
-    64 replicates), so each distinct law is computed once, all of them in one vectorised call.
+    64 replicates), so each distinct law is computed once, those not seen before in one
+    vectorised call; the planner asks for the same triples again and again (with other weights).
     """
     base = int(n.max()) + 1
     keys = (n * base + r) * base + c
     unique, inverse = np.unique(keys, return_inverse=True)
     weights = np.bincount(inverse, weights=w).astype(np.float64)
     nu, ru, cu = unique // (base * base), (unique // base) % base, unique % base
-    support = np.arange(base)[None, :]
-    log_pmf = _scipy.hypergeom.logpmf(support, nu[:, None], ru[:, None], cu[:, None])
-    low = np.maximum(0, ru + cu - nu)
-    values = [np.arange(lo, hi + 1, dtype=np.float64) for lo, hi in zip(low, np.minimum(ru, cu))]
-    laws = [row[lo: lo + v.size] for row, lo, v in zip(log_pmf, low, values)]
-    return DiscreteSum(values, laws, weights, integer_support=True)
+    triples = list(zip(nu.tolist(), ru.tolist(), cu.tolist()))
+    missing = [t for t in triples if t not in _HYPERGEOMETRIC_LAWS]  # triples are distinct
+    if len(_HYPERGEOMETRIC_LAWS) + len(missing) > _HYPERGEOMETRIC_CACHE_SIZE:
+        _HYPERGEOMETRIC_LAWS.clear()  # start afresh with this call's laws
+        missing = triples
+    if missing:
+        nm, rm, cm = (np.array(a)[:, None] for a in zip(*missing))
+        log_pmf = _scipy.hypergeom.logpmf(np.arange(int(nm.max()) + 1)[None, :], nm, rm, cm)
+        for (nn, rr, cc), row in zip(missing, log_pmf):
+            low, high = max(0, rr + cc - nn), min(rr, cc)
+            _HYPERGEOMETRIC_LAWS[(nn, rr, cc)] = (np.arange(low, high + 1, dtype=np.float64), row[low: high + 1].copy())
+    laws = [_HYPERGEOMETRIC_LAWS[t] for t in triples]
+    return DiscreteSum([v for v, _ in laws], [lp for _, lp in laws], weights, integer_support=True)
+
+
+# Support and log-probabilities of Hypergeometric(n, r, c) by (n, r, c), n <= BLOCK: about 1 kB
+# each, so at most ~20 MB; cleared whole when full.
+_HYPERGEOMETRIC_LAWS: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+_HYPERGEOMETRIC_CACHE_SIZE = 20_000
 
 
 def _exact_single(n: int, r: int, c: int, k: int) -> tuple[float, float]:
