@@ -70,6 +70,25 @@ def _is_flaky(error: BaseException | None) -> bool:
     return any(type(e).__name__ in ("Flaky", "FlakyFailure", "FlakyReplay") for e in _violations(error))
 
 
+def _innermost(error: BaseException | None) -> BaseException | None:
+    """The exception to show: inside Hypothesis's groups and flaky wrappers, the one raised."""
+    for candidate in _violations(error):
+        if not getattr(candidate, "exceptions", None):
+            return candidate
+    return error
+
+
+def _raised_at(error: BaseException | None) -> str:
+    """" at FILE:LINE in FUNCTION" for the innermost frame of ``error``'s traceback, or ""."""
+    traceback = error.__traceback__ if error is not None else None
+    if traceback is None:
+        return ""
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    code = traceback.tb_frame.f_code
+    return f" at {code.co_filename.rsplit('site-packages/', 1)[-1]}:{traceback.tb_lineno} in {code.co_name}"
+
+
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
@@ -112,10 +131,16 @@ def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestRepo
         else:
             from .harness import reproduce_command
 
-            shown = error if error is not None else None
+            # Not a violation: the implementation's calls returned (a raise, hang or crash in
+            # them is a violation), so the suite itself raised: say where, not "your dropout".
+            shown = _innermost(error)
             text = f"{type(shown).__name__}: {shown}" if shown is not None else str(failed[0].longrepr)
-            outcome.reason = f"{outcome.contract} {outcome.title}: the test raised {text.splitlines()[0]}"
-            outcome.message = f"{outcome.reason}\n  {text}\n  reproduce: {reproduce_command()}"
+            where = _raised_at(shown)
+            outcome.reason = (f"{outcome.contract} {outcome.title}: no verdict, the suite raised "
+                              f"{text.splitlines()[0]}{where}")
+            outcome.message = (f"{outcome.reason}\n  {text}\n  The implementation's calls returned; this is a bug "
+                               "in dropout_verify or an output it cannot judge: please report it with this "
+                               f"command.\n  reproduce: {reproduce_command()}")
             outcome.reproduce = reproduce_command()
     elif skipped:
         reason = _skip_reason(skipped[0])

@@ -164,7 +164,7 @@ class Target:
             keywords["generator"] = generator
         return keywords
 
-    def _guarded(self, run: Callable[[], T], describe: Callable[[], str]) -> T:
+    def guarded(self, run: Callable[[], T], describe: Callable[[], str]) -> T:
         """Run calls of the implementation under the guard; translate what they do wrong."""
         if self.hung:
             raise ImplementationFailure(f"{self.spec} hung earlier ({self.hung}); not called again")
@@ -208,7 +208,7 @@ class Target:
         keywords = self._keywords(training, inplace, generator)
         argument = self.argument_for(p)
         describe = lambda: self.describe_call(x, argument, keywords)
-        result = self._guarded(lambda: self.raw_call(x, argument, **keywords), describe)
+        result = self.guarded(lambda: self.raw_call(x, argument, **keywords), describe)
         return self._tensor(result, describe)
 
     def call_batches(self, x: torch.Tensor, p: float, calls: int, validate: Callable[[torch.Tensor], None],
@@ -236,7 +236,7 @@ class Target:
                     outputs.append(y)
 
             started = time.perf_counter()
-            self._guarded(run, describe)
+            self.guarded(run, describe)
             if time.perf_counter() - started < 0.05:
                 size = min(2 * size, max_batch)
             remaining -= count
