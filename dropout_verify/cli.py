@@ -28,6 +28,7 @@ from . import __version__
 from .config import RunConfig, from_values
 from .options import OPTIONS, UsageError, unknown_environment
 from .results import ImplementationResult, RunReport
+from .supervisor import usable_cores, worker_threads
 
 __all__ = ["main"]
 
@@ -162,7 +163,7 @@ def _worker_options(run: RunConfig) -> dict[str, str]:
 
 def _jobs(text: str) -> int:
     if text == "auto":
-        return max(1, os.cpu_count() or 1)
+        return usable_cores()
     try:
         value = int(text)
     except ValueError:
@@ -198,7 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     started = time.monotonic()
     progress = Progress(len(run.specs))
-    supervisor = Supervisor(run, _worker_options(run), select_expression=args.select, on_event=progress.event)
+    threads = worker_threads(min(jobs, len(run.specs)), usable_cores(), os.environ)
+    supervisor = Supervisor(run, _worker_options(run), select_expression=args.select, on_event=progress.event,
+                            threads=threads)
     results: dict[str, ImplementationResult] = {}
     environment: dict[str, str] = {}
     interrupted = False

@@ -172,6 +172,7 @@ def environment() -> dict[str, str]:
         import torch
 
         info["torch"] = torch.__version__
+        info["torch_threads"] = str(torch.get_num_threads())  # intra-op threads; -n shares the cores
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
             info["cuda"] = str(torch.version.cuda)

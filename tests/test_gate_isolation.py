@@ -5,17 +5,21 @@ loop forever in Python, block in C with signals masked, abort, segfault, end the
 status 0 or 3, raise SystemExit, and return a numpy array. It must end (each call has a hard
 limit, enforced from outside the worker), give every implementation a verdict for every
 property (FAIL, or "not run" after three lost workers, never silently absent), and give
-F.dropout exactly the verdicts and p-values of a run of F.dropout alone.
+F.dropout exactly the verdicts and p-values of a run of F.dropout alone. Workers run at once
+share the cores (torch's default of a thread per core in every worker made -n 2 slower than -n 1).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import dropout_check, evidence, read_report, verdicts
+from dropout_verify.supervisor import usable_cores, worker_threads
+from tests.helpers import dropout_check, environment, evidence, read_report, verdicts
 
 REFERENCE = "torch.nn.functional:dropout"
 MISBEHAVING = {
@@ -107,3 +111,33 @@ def test_crash_during_an_example_names_it_and_replays(tmp_path: Path) -> None:
     words = command.split("reproduce: dropout-check ")[1].split()
     again = dropout_check(*words)
     assert again.returncode == 1 and "crashed with SIGABRT while this property ran" in again.stdout
+
+
+@pytest.mark.parametrize(("workers", "cores", "environ", "expected"), [
+    (2, 2, {}, 1), (2, 16, {}, 8), (3, 16, {}, 5), (4, 2, {}, 1),
+    (1, 2, {}, None),  # one worker at a time: torch's own default
+    (2, 2, {"OMP_NUM_THREADS": "2"}, None), (2, 2, {"MKL_NUM_THREADS": "2"}, None),  # the user's setting wins
+])
+def test_concurrent_workers_share_the_cores(workers: int, cores: int, environ: dict[str, str],
+                                            expected: int | None) -> None:
+    assert worker_threads(workers, cores, environ) == expected
+
+
+@pytest.mark.parametrize("user_variable", [None, "OMP_NUM_THREADS", "MKL_NUM_THREADS"])
+def test_workers_run_with_their_share_of_threads(tmp_path: Path, user_variable: str | None) -> None:
+    """-n 2: each worker's torch has cores // 2 threads, unless the user set a thread count.
+
+    torch caps a requested count at the cores, so the user asks for 2 (not our 1 on 2 cores)."""
+    env = environment()
+    env.pop("OMP_NUM_THREADS")
+    env.pop("MKL_NUM_THREADS", None)
+    if user_variable is not None:
+        env[user_variable] = "2"
+    finished = subprocess.run(
+        [sys.executable, "-m", "dropout_verify", REFERENCE, "dropout_impl:dropout_mask", "-n", "2", "--level", "quick",
+         "-k", "test_invalid_probability_is_rejected", "--report", str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    cores = usable_cores()
+    expected = min(2, cores) if user_variable else max(1, cores // 2)
+    assert read_report(tmp_path)["environment"]["torch_threads"] == str(expected)
