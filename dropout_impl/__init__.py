@@ -1,4 +1,4 @@
-"""Reference dropout implementations, correct by the contract of docs/CONTRACT.md.
+"""Reference dropout implementations, correct by the contract of dropout_verify/docs/CONTRACT.md.
 
 All take the drop probability ``p`` (PyTorch's convention) and share one signature::
 

@@ -1,4 +1,4 @@
-"""The rest of the dropout family: channel, alpha and drop-path dropout (docs/CONTRACT.md section 2).
+"""The rest of the dropout family: channel, alpha and drop-path dropout (dropout_verify/docs/CONTRACT.md section 2).
 
 Every function draws one Bernoulli drop decision per *unit* and applies it to every element
 of the unit, with the signature of the elementwise references::

@@ -2,7 +2,7 @@
 
 Run it with ``dropout-check MODULE:ATTR`` (each implementation in a worker process of its
 own) or, from pytest, ``pytest --pyargs dropout_verify.properties --dropout-impl MODULE:ATTR``
-(``pytest properties ...`` in a checkout). The contract it checks is docs/CONTRACT.md. The
+(``pytest properties ...`` in a checkout). The contract it checks is dropout_verify/docs/CONTRACT.md. The
 library's parts, one concern each:
 
 * ``options``, ``config``: the run options (one table) and the settings of a run;

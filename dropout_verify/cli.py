@@ -58,9 +58,15 @@ exit status:
   0 every property holds   1 a property failed (a crash or hang included)
   2 interrupted (Ctrl-C)   4 usage error (bad option, spec or environment variable)
 
-Reports: --report DIR writes report.json (schema: docs/REPORT.md), report.md, junit.xml and
-evidence plots (with matplotlib), and appends report.md to $GITHUB_STEP_SUMMARY when set.
+Reports: --report DIR writes report.json, report.md, junit.xml and evidence plots (with matplotlib),
+and appends report.md to $GITHUB_STEP_SUMMARY when set. The contract and the report.json schema are
+installed with the package: {docs}
 """
+
+
+# The contract and the report schema travel inside the package, so an installed user can read
+# what a "C4" in a failure means without this repository.
+DOCS = Path(__file__).resolve().parent / "docs"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="dropout-check",
         description="Verify dropout implementations against the contract of correct dropout "
-                    "(docs/CONTRACT.md, C1-C11), each in a worker process of its own.",
-        epilog=EPILOG.format(environment=environment, lost=MAX_LOST_WORKERS),
+                    "(C1-C11: dropout-check --contract prints it), each in a worker process of its own.",
+        epilog=EPILOG.format(environment=environment, lost=MAX_LOST_WORKERS, docs=DOCS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("specs", nargs="*", metavar="MODULE:ATTR", help="implementations to verify (see below)")
@@ -98,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--jobs", dest="jobs", default="1", metavar="N",
                         help="implementations verified at once, or 'auto' (one per core; default 1)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also list the properties not exercised")
+    parser.add_argument("--contract", action="store_true",
+                        help="print the contract (what correct dropout is, C1-C11 and each kind) and exit")
     parser.add_argument("--version", action="version", version=f"dropout-check (dropout-verify) {__version__}")
     return parser
 
@@ -192,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .supervisor import Supervisor
 
     args = build_parser().parse_args(argv)
+    if args.contract:
+        print((DOCS / "CONTRACT.md").read_text(encoding="utf-8"), end="")
+        return 0
     try:
         run, jobs = _configure(args)
     except UsageError as error:

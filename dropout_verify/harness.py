@@ -69,7 +69,7 @@ STATEMENT_MARKER = "dropout_statement"
 
 @dataclass(frozen=True)
 class Statement:
-    """A contract point a property checks (docs/CONTRACT.md), e.g. C3 keep rate."""
+    """A contract point a property checks (dropout_verify/docs/CONTRACT.md), e.g. C3 keep rate."""
 
     contract: str  # "C3"
     title: str  # "keep rate"

@@ -33,7 +33,7 @@ __all__ = [
 ENV_PREFIX = "DROPOUT_"
 LEVEL_NAMES = ("quick", "standard", "thorough")
 CONVENTIONS = ("drop", "keep")
-# The dropout family (docs/CONTRACT.md section 2); the kinds themselves live in dropout_verify.kinds.
+# The dropout family (dropout_verify/docs/CONTRACT.md section 2); the kinds themselves live in dropout_verify.kinds.
 KIND_NAMES = ("element", "channel1d", "channel2d", "channel3d", "alpha", "feature_alpha", "path", "path_batch",
               "attention")
 DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?)$")

@@ -2,7 +2,7 @@
 
 ``write_reports(report, folder)`` writes them (plots need matplotlib, the ``plots`` extra)
 and appends report.md to ``$GITHUB_STEP_SUMMARY`` when that is set. The JSON schema is
-documented in docs/REPORT.md. No torch here.
+documented in dropout_verify/docs/REPORT.md. No torch here.
 """
 
 from __future__ import annotations

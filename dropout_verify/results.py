@@ -5,7 +5,7 @@ its :class:`~dropout_verify.harness.PropertyViolation`), workers send them to th
 as JSON, and every rendering (the terminal table, report.json, report.md, JUnit XML, plots)
 is made from them. Nothing is parsed back from test ids or exception text.
 
-The JSON form is documented in docs/REPORT.md; ``SCHEMA_VERSION`` changes with any
+The JSON form is documented in dropout_verify/docs/REPORT.md; ``SCHEMA_VERSION`` changes with any
 incompatible change to it. No torch here.
 """
 

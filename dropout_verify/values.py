@@ -73,7 +73,7 @@ class SupportCheck:
     """Kept and dropped values of one input, computed once, checked against many outputs.
 
     Accepts values computed from p rounded to float32 too (|p' - p| <= half a float32 ulp of
-    p: docs/CONTRACT.md, C2), and says when only that reading fits.
+    p: dropout_verify/docs/CONTRACT.md, C2), and says when only that reading fits.
     """
 
     def __init__(self, kind: Kind, x: torch.Tensor, keep: float) -> None:
@@ -128,7 +128,7 @@ class SupportCheck:
 
 
 FLOAT32_P_NOTE = ("values match p rounded to float32 (|p' - p| <= half a float32 ulp of p), as in kernels that "
-                  "take p as a float: accepted (docs/CONTRACT.md, C2)")
+                  "take p as a float: accepted (contract C2: dropout-check --contract)")
 
 
 def check_support(kind: Kind, x: torch.Tensor, y: torch.Tensor, keep: float) -> SupportReport:

@@ -3,7 +3,7 @@
 For inverted dropout (element, channel, drop-path), E[y] = x follows from C2 (each kept
 value is x/(1-p), each dropped one 0) and C3 (units kept at rate 1-p): E[y_i] = (1-p) x_i/(1-p).
 Those two properties decide it. Alpha dropout is built to keep a standard normal input
-standard: E[y] = 0 and E[y^2] = 1 exactly, whatever p (docs/CONTRACT.md section 2). This
+standard: E[y] = 0 and E[y^2] = 1 exactly, whatever p (dropout_verify/docs/CONTRACT.md section 2). This
 property draws x ~ N(0, 1) afresh for every call and tests both moments with Chernoff bounds
 on the exact law (``stats.moments``), planned to detect a mean off by the level's
 ``moment_bias`` or a variance off by that fraction with power 0.999.

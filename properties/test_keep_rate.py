@@ -7,7 +7,7 @@ the keep rate at quantisation probes, which names the grid a rate follows; and, 
 Bugs it catches: thresholds off by a little (``rand > p`` in bfloat16, 8-bit or 1/16
 quantised keep probabilities), keep and drop confused (``Bernoulli(p)`` as the keep mask),
 clamped or skipped ``p``, a keep rate that is wrong only for some dtypes, layouts or kinds,
-a keep rate that does not match the scale (E[y] = x then fails: docs/CONTRACT.md C4).
+a keep rate that does not match the scale (E[y] = x then fails: dropout_verify/docs/CONTRACT.md C4).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ REQUEST = ShapeRequest(min_units=1 << 14, max_units=1 << 17, max_numel=1 << 17, 
 
 
 def _examples(kind: Kind) -> list[Case]:
-    """Every dtype x layout cell (docs/CONTRACT.md section 4), at five drop probabilities."""
+    """Every dtype x layout cell (dropout_verify/docs/CONTRACT.md section 4), at five drop probabilities."""
     if kind.one_decision_per_call:  # one decision a call: one designed example, at a common drop-path rate
         return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.1, seed=1, rows=2,
                               unit_elements=3)]

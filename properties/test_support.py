@@ -3,7 +3,7 @@ unit shares the unit's decision.
 
 For inverted dropout (element, channel, drop-path) a kept element is x/(1-p) and a dropped
 one 0; for alpha dropout a x + a A p and -a A (1-p); to the dtype's rounding
-(docs/CONTRACT.md section 2). A 3-D input to 2-d channel dropout may be read as (C, H, W) or
+(dropout_verify/docs/CONTRACT.md section 2). A 3-D input to 2-d channel dropout may be read as (C, H, W) or
 as (N, C, L): either reading must hold exactly, and the one followed is reported.
 Bugs it catches: returning the scaled mask without x (the notebook's both functions), no
 rescale, ``1/p`` instead of ``1/(1-p)``, a scale rounded to low precision, normalising by

@@ -1,6 +1,6 @@
 """A catalog of known-bad dropouts (mutants) and of correct variants, for the suite's own tests.
 
-Each mutant is a correct dropout with one bug put in, the kind of bug docs/CONTRACT.md and
+Each mutant is a correct dropout with one bug put in, the kind of bug dropout_verify/docs/CONTRACT.md and
 the record of real bugs (README) list, so that it should fail the property named in ``CATCHES`` (and may fail others
 too). Each docstring names the bug and where such a bug was seen. The correct variants use
 other ways to draw and apply the mask and must pass everything.
@@ -71,7 +71,7 @@ def no_rescale(x, p=0.5, training=True):
 
 @catches("test_support")
 def scale_by_p(x, p=0.5, training=True):
-    """Scales kept values by 1/p instead of 1/(1-p) (docs/CONTRACT.md section 5)."""
+    """Scales kept values by 1/p instead of 1/(1-p) (dropout_verify/docs/CONTRACT.md section 5)."""
     p = _validate(x, p)
     if not training or p == 0:
         return x.clone()
@@ -151,7 +151,7 @@ def biased_threshold(x, p=0.5, training=True):
 
 @catches("test_keep_rate")
 def keep_probability_quantised_to_sixteenths(x, p=0.5, training=True):
-    """p rounded to a multiple of 1/16 before thresholding (docs/CONTRACT.md section 5: 1/16- or
+    """p rounded to a multiple of 1/16 before thresholding (dropout_verify/docs/CONTRACT.md section 5: 1/16- or
     8-bit-quantised keep probabilities in fused attention kernels)."""
     return _reference(x, p, training, lambda t, p: torch.rand(t.shape, device=t.device) < round(p * 16) / 16)
 
@@ -172,7 +172,7 @@ def p_clamped(x, p=0.5, training=True):
 @catches("test_p_zero_is_identity")
 def bfloat16_rand_keep_above(x, p=0.5, training=True):
     """Keeps when a bfloat16 uniform is > p: bf16 rand is exactly 0 about 0.2% of the time,
-    so elements are dropped even at p = 0, and thresholds are 8-bit (docs/CONTRACT.md section 5)."""
+    so elements are dropped even at p = 0, and thresholds are 8-bit (dropout_verify/docs/CONTRACT.md section 5)."""
     p = _validate(x, p)
     if not training:
         return x.clone()
@@ -331,7 +331,7 @@ def vector_tail_never_dropped(x, p=0.5, training=True):
 @catches("test_keep_rate")
 def wrong_past_1024(x, p=0.5, training=True):
     """Elements past index 1023 use a threshold of p/2 (a second grid-stride pass that
-    reads a stale threshold): wrong results past 1024 elements (docs/CONTRACT.md section 5)."""
+    reads a stale threshold): wrong results past 1024 elements (dropout_verify/docs/CONTRACT.md section 5)."""
 
     def drop(t, p):
         u = torch.rand(t.numel(), device=t.device)
@@ -397,7 +397,7 @@ def rows_dropped_whole(x, p=0.5, training=True):
 @catches("test_pairs_uncorrelated")
 def groups_of_four_share_a_draw(x, p=0.5, training=True):
     """Four consecutive elements (in memory) share one random draw, as in compiled kernels
-    that unpack one Philox output for four elements incorrectly (docs/CONTRACT.md section 5)."""
+    that unpack one Philox output for four elements incorrectly (dropout_verify/docs/CONTRACT.md section 5)."""
 
     def drop(t, p):
         index = _flat_memory_index(t) // 4
@@ -436,7 +436,7 @@ def exactly_k_kept(x, p=0.5, training=True):
 @catches("test_different_seeds_different_masks")
 def seeds_itself(x, p=0.5, training=True):
     """Calls torch.manual_seed(0) inside: the same mask every call, and the caller's RNG is
-    reset (docs/CONTRACT.md, C10)."""
+    reset (dropout_verify/docs/CONTRACT.md, C10)."""
     torch.manual_seed(0)
     return _reference(x, p, training)
 

@@ -48,6 +48,8 @@ def test_wheel_layout(site: Path) -> None:
     assert (site / "dropout_verify" / "properties" / "test_keep_rate.py").is_file()
     assert (site / "dropout_verify" / "py.typed").is_file()
     assert (site / "dropout_verify" / "isolated.ini").is_file()
+    assert (site / "dropout_verify" / "docs" / "CONTRACT.md").is_file()  # what a failure's "C4" means
+    assert (site / "dropout_verify" / "docs" / "REPORT.md").is_file()
     assert (site / "dropout_impl" / "family.py").is_file()
     # Every package of the source tree is in the wheel (a package missing from pyproject.toml's
     # list once broke every installed run, while editable installs hid it).
@@ -92,6 +94,15 @@ def test_dropout_check_works_beside_a_properties_package(crowded: tuple[Path, di
                               capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     assert verdicts(read_report(user / "out"), "torch.nn.functional:dropout")["test_support"] == "pass"
+
+
+def test_installed_copy_prints_its_contract(crowded: tuple[Path, dict[str, str]], site: Path) -> None:
+    user, env = crowded
+    shown = subprocess.run([sys.executable, "-m", "dropout_verify", "--contract"], cwd=user, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert shown.stdout == (site / "dropout_verify" / "docs" / "CONTRACT.md").read_text(encoding="utf-8")
+    assert "C11" in shown.stdout
 
 
 def test_entry_point_runs_the_suite_from_anywhere(crowded: tuple[Path, dict[str, str]]) -> None:

@@ -2,7 +2,7 @@
 
 Every member makes one random keep decision per *unit*, keeps it with probability
 q = 1 - p independently of every other unit and of earlier calls, and maps each element of
-a kept or dropped unit to a fixed value (docs/CONTRACT.md section 2). A :class:`Kind` says
+a kept or dropped unit to a fixed value (dropout_verify/docs/CONTRACT.md section 2). A :class:`Kind` says
 
 * which elements share a decision: the unit tensor is ``x``'s first ``unit_dims(x.dim())``
   dimensions (all of them for elementwise dropout, ``(N, C)`` for channel dropout, ``(N,)``
