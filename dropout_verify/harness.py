@@ -93,7 +93,7 @@ def claims(statement: Statement) -> Callable[[Callable[..., Any]], Callable[...,
                 pytest.skip(f"not supported: {error}")
             except ImplementationFailure as failure:
                 target = kwargs.get("dropout_target")
-                raise violation(statement, target, expected="a tensor result of x's shape and device",
+                raise violation(statement, target, expected=failure.expected,
                                 seen=str(failure)) from None
 
         marked: Callable[..., Any] = getattr(pytest.mark, STATEMENT_MARKER)(statement)(wrapper)
@@ -419,7 +419,7 @@ def _run_examples(target: Target, body: Callable[[Target, Case], None], statemen
         except NotSupported as error:  # the kernel has no implementation for this input: no verdict
             unsupported.append(f"{case.describe()}: {error}")
         except ImplementationFailure as failure:
-            raise violation(statement, target, expected="a tensor result of x's shape and device",
+            raise violation(statement, target, expected=failure.expected,
                             seen=str(failure), case=case) from None
 
     phases = [Phase.explicit]

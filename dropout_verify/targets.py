@@ -40,8 +40,18 @@ T = TypeVar("T")
 MODULE_PROBABILITY_KEYWORDS = ("p", "drop_prob", "drop_rate", "rate")
 
 
+USABLE_RESULT = "a tensor result of x's shape and device"
+RETURNS = "the call to return (no exception)"
+
+
 class ImplementationFailure(AssertionError):
-    """The implementation raised, exited, returned a non-tensor, or hung: the property fails."""
+    """The implementation raised, exited, returned a non-tensor, or hung: the property fails.
+
+    ``expected`` is what a correct implementation does instead (a failure's "expected:" line)."""
+
+    def __init__(self, message: str, expected: str = USABLE_RESULT) -> None:
+        super().__init__(message)
+        self.expected = expected
 
 
 def _parameter_names(fn: Callable[..., Any]) -> set[str]:
@@ -147,7 +157,10 @@ class Target:
             return guard.guarded_call(lambda: self.raw_call(x, p, **keywords), describe, self.call_timeout)
         except guard.CallTimeout:
             self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
-            raise ImplementationFailure(f"{self.hung}: treated as hung") from None
+            raise ImplementationFailure(f"{self.hung}: treated as hung", self._in_time()) from None
+
+    def _in_time(self) -> str:
+        return f"every call to return within the time limit ({self.call_timeout:g} s)"
 
     def describe_call(self, x: torch.Tensor, argument: Any, keywords: dict[str, Any]) -> str:
         shown = [f"x<{tuple(x.shape)} {x.dtype}>", repr(argument)] + [f"{k}={v!r}" for k, v in keywords.items()]
@@ -167,20 +180,20 @@ class Target:
     def guarded(self, run: Callable[[], T], describe: Callable[[], str]) -> T:
         """Run calls of the implementation under the guard; translate what they do wrong."""
         if self.hung:
-            raise ImplementationFailure(f"{self.spec} hung earlier ({self.hung}); not called again")
+            raise ImplementationFailure(f"{self.spec} hung earlier ({self.hung}); not called again", self._in_time())
         try:
             return guard.guarded_call(run, describe, self.call_timeout)
         except guard.CallTimeout:
             self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
-            raise ImplementationFailure(f"{self.hung}: treated as hung") from None
+            raise ImplementationFailure(f"{self.hung}: treated as hung", self._in_time()) from None
         except (KeyboardInterrupt, ImplementationFailure, NotSupported):
             raise
         except SystemExit as error:
-            raise ImplementationFailure(f"{describe()} called sys.exit({error.code!r})") from None
+            raise ImplementationFailure(f"{describe()} called sys.exit({error.code!r})", RETURNS) from None
         except BaseException as error:  # noqa: BLE001 - whatever it raises is the finding
             frames = traceback.format_exception(type(error), error, error.__traceback__)
             raise ImplementationFailure(
-                f"{describe()} raised {type(error).__name__}: {error}\n" + "".join(frames[-3:]).rstrip()
+                f"{describe()} raised {type(error).__name__}: {error}\n" + "".join(frames[-3:]).rstrip(), RETURNS
             ) from None
 
     def _tensor(self, result: Any, describe: Callable[[], str]) -> torch.Tensor:

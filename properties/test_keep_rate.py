@@ -106,8 +106,8 @@ def test_keep_probability_not_quantised(dropout_target: Target) -> None:
     check_result(QUANTISED, target, result, case,
                  expected=f"no grid (detects the 1/{round(1 / run.effects.quantisation_step)} and 1/255 grids, "
                           f"any rounding, with power {POWER})",
-                 seen=f"keep rates off 1-p the way a grid rounds them ({result.estimate:.3g} times the best "
-                      "grid's deviations; the grid below)")
+                 seen=f"keep rates off 1-p at the probes ({result.estimate:.3g} times the deviations of the "
+                      "closest grid hypothesis, named below)")
 
 
 TIMED = Statement("C3", "keep rate", "anytime-valid keep rate until the --time deadline")

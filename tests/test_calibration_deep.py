@@ -24,6 +24,7 @@ from scipy import stats as scipy_stats
 
 from dropout_verify import stats
 from dropout_verify.kinds.base import ALPHA_PRIME, alpha_scale
+from dropout_verify.stats import quantisation
 from dropout_verify.stats.dispersion import dispersion_law
 from dropout_verify.stats.homogeneity import omnibus_law, omnibus_statistic
 from dropout_verify.stats.moments import AlphaLaw
@@ -262,6 +263,20 @@ def test_quantisation_bound_holds_against_the_exact_law() -> None:
     for value, tail in zip(values, tails):
         if 1e-12 < tail < 1e-4:
             _check_bound(law.log_upper_tail(float(value)), float(tail), f"quantisation at {value:.3g}")
+
+
+def test_quantisation_names_the_closest_grid_and_the_mean_deviation() -> None:
+    """An 8-bit floor is named as the 1/255 grid at scale 1; a plain bias (2% fewer kept) is
+    rejected too, and its detail shows the mean deviation that tells it from a grid."""
+    keep = quantisation.probe_points(1 / 256)
+    trials = np.full(keep.size, 10**6)
+    floored = keep + quantisation.Hypothesis("1/255", 1 / 255, "down").deviations(keep)
+    grid = quantisation.quantisation_test(keep, np.round(trials * floored), trials, ALPHA)
+    assert grid.log_pvalue < math.log(ALPHA) and abs(grid.estimate - 1) < 0.02, grid.detail
+    assert "closest grid hypothesis: the 1/255 grid, rounded down (scale 1" in grid.detail, grid.detail
+    bias = quantisation.quantisation_test(keep, np.round(trials * keep * 0.98), trials, ALPHA)
+    assert bias.log_pvalue < math.log(ALPHA), bias.detail
+    assert f"mean rate - q {-0.02 * np.mean(keep):+.3g}" in bias.detail, bias.detail
 
 
 # ----------------------------------------------------------------------------- sequential tests

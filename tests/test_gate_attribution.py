@@ -45,6 +45,8 @@ def test_a_raising_attention_backward_is_a_finding_about_the_kernel(tmp_path: Pa
     assert outcome["verdict"] == "FAIL"
     assert "raised RuntimeError: CUDA error: an illegal memory access" in outcome["message"], outcome["message"]
     assert "the suite raised" not in outcome["message"]
+    # What a correct kernel does instead: return, not "a tensor result of x's shape".
+    assert "expected: the call to return (no exception)" in outcome["message"], outcome["message"]
 
 
 def _suite_code_that_fails() -> None:

@@ -11,8 +11,8 @@ d_i = Q_H(q_i) - q_i at every probe, sign included ("a statistic that knows the 
 rounding would take"). Its matched statistic is W_H = sum_i w_i (k_i - n_i q_i) with
 w_i = d_i / (q_i (1-q_i)), the most powerful linear statistic against H; under H0 its upper
 tail comes from Chernoff's bound on the exact law (``chernoff.WeightedBinomialSum``). The
-decision's p-value is (number of hypotheses) x min_H p_H, and the hypothesis that fits best
-is named: "deviations follow the 1/256 grid, rounded down".
+decision's p-value is (number of hypotheses) x min_H p_H, and the closest hypothesis is
+named with its scale ("the 1/255 grid, rounded down, scale 1.11").
 """
 
 from __future__ import annotations
@@ -98,9 +98,11 @@ def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, al
         expected=0.0,
         ci=(-math.inf, math.inf),
         alpha=alpha,
-        detail=(f"{keep.size} probes; the deviations fit best {best.describe()} (scale {scale:.3g}: 1 is "
-                f"exactly that grid's deviations, 0 none; "
-                f"p {format_p(log_p_best)} before x{count}); largest |rate - q| {np.max(np.abs(deviation)):.3g}"),
+        # "Closest", not "the grid it follows": a plain bias is also closest to some grid, at a
+        # scale far from 1; the mean deviation beside it tells the two apart for the reader.
+        detail=(f"{keep.size} probes; closest grid hypothesis: {best.describe()} (scale {scale:.3g}: 1 is "
+                f"exactly that grid's deviations, 0 none; p {format_p(log_p_best)} before x{count}); "
+                f"mean rate - q {np.mean(deviation):+.3g}, largest |rate - q| {np.max(np.abs(deviation)):.3g}"),
         evidence={"keep probability": keep.tolist(), "keep rate - q": deviation.tolist(),
                   "best grid predicts": best.deviations(keep).tolist()},
     )
