@@ -189,8 +189,8 @@ def _configure(args: argparse.Namespace) -> tuple[RunConfig, int]:
     return from_values(values, os.environ, via_cli=True), _jobs(args.jobs)
 
 
-def _print_header(run: RunConfig, kinds: dict[str, str]) -> None:
-    for line in run.header_lines(kinds):
+def _print_header(run: RunConfig, kinds: dict[str, str], subset: bool) -> None:
+    for line in run.header_lines(kinds, subset=subset):
         print(line)
     print()
 
@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ordered = [results.get(spec) or ImplementationResult(spec=spec, interrupted=True) for spec in run.specs]
     report = RunReport(settings=run.settings(), implementations=ordered, interrupted=interrupted,
                        seconds=time.monotonic() - started, environment=environment)
-    _print_header(run, {r.spec: r.kind for r in ordered if r.kind})
+    _print_header(run, {r.spec: r.kind for r in ordered if r.kind}, subset=bool(args.select))
     print(text_report(report, header=False, verbose=args.verbose))
     if run.report:
         from .reports import write_reports
