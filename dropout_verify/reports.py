@@ -33,7 +33,10 @@ def markdown(report: RunReport) -> str:
         "",
     ]
     for index, result in enumerate(report.implementations, 1):
-        lines.append(f"- [{index}] `{result.spec}` (kind {result.kind}): **{result.verdict}**, {result.seconds:.1f} s")
+        unverified = f" ({len(result.unsupported)} properties not supported, so not verified)" \
+            if result.unsupported else ""
+        lines.append(f"- [{index}] `{result.spec}` (kind {result.kind}): **{result.verdict}**{unverified}, "
+                     f"{result.seconds:.1f} s")
     header = "| property | " + " | ".join(f"[{i}]" for i in range(1, len(report.implementations) + 1)) + " |"
     lines += ["", header, "|---" * (len(report.implementations) + 1) + "|"]
     for outcome, cells in rows(report):

@@ -165,6 +165,11 @@ class ImplementationResult:
             return "FAIL" if not self.interrupted else "interrupted"
         return "interrupted" if self.interrupted else "pass"
 
+    @property
+    def unsupported(self) -> list[str]:
+        """Properties the kernel ran for no input at all: not failed, but not verified either."""
+        return [o.property for o in self.outcomes if o.verdict == "not supported"]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "spec": self.spec, "kind": self.kind, "kind_source": self.kind_source, "verdict": self.verdict,

@@ -124,3 +124,25 @@ def test_progress_line_only_on_a_terminal() -> None:
     assert log.getvalue() == ""
 
 
+
+
+def test_properties_the_kernel_cannot_run_are_not_called_verified() -> None:
+    """A kernel with no implementation for any input of a property (an attention backend on a
+    machine without it) gets no failure, and no "all properties hold" without saying so."""
+    from dropout_verify.render import verdict_line
+    from dropout_verify.reports import markdown
+    from dropout_verify.results import ImplementationResult, PropertyOutcome, RunReport
+
+    def outcome(name: str, verdict: str) -> PropertyOutcome:
+        return PropertyOutcome("kernel:flash", name, "C3", "keep rate", "claim", verdict)
+
+    outcomes = [outcome("test_contract", "pass"), outcome("test_keep_rate", "not supported"),
+                outcome("test_support", "not supported")]
+    kernel = ImplementationResult("kernel:flash", "attention", outcomes=outcomes)
+    report = RunReport(settings={"level": "quick", "seed": 0}, implementations=[kernel])
+    assert report.exit_code == 0 and kernel.unsupported == ["test_keep_rate", "test_support"]
+    assert verdict_line(report) == ("all properties hold where the kernels run them; not supported by the kernel, "
+                                    "so not verified: [1] 2 properties")
+    assert "**pass** (2 properties not supported, so not verified)" in markdown(report)
+    kernel.outcomes = kernel.outcomes[:1]
+    assert verdict_line(report) == "all properties hold"
