@@ -189,10 +189,22 @@ def _configure(args: argparse.Namespace) -> tuple[RunConfig, int]:
     return from_values(values, os.environ, via_cli=True), _jobs(args.jobs)
 
 
-def _print_header(run: RunConfig, kinds: dict[str, str], subset: bool) -> None:
-    for line in run.header_lines(kinds, subset=subset):
-        print(line)
-    print()
+def _say(text: str = "", end: str = "\n") -> None:
+    """Print to stdout; a reader that went away (``dropout-check ... | head``) changes nothing.
+
+    Without this, the BrokenPipeError would end the run with status 1 ("a property failed")
+    after a green run, and before the reports were written. Later output goes to os.devnull."""
+    try:
+        print(text, end=end, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _print_header(run: RunConfig, kinds: dict[str, str], select: str | None) -> None:
+    for line in run.header_lines(kinds, select=select):
+        _say(line)
+    _say()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     if args.contract:
-        print((DOCS / "CONTRACT.md").read_text(encoding="utf-8"), end="")
+        _say((DOCS / "CONTRACT.md").read_text(encoding="utf-8"), end="")
         return 0
     try:
         run, jobs = _configure(args)
@@ -250,15 +262,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ordered = [results.get(spec) or ImplementationResult(spec=spec, interrupted=True) for spec in run.specs]
     report = RunReport(settings=run.settings(), implementations=ordered, interrupted=interrupted,
                        seconds=time.monotonic() - started, environment=environment)
-    _print_header(run, {r.spec: r.kind for r in ordered if r.kind}, subset=bool(args.select))
-    print(text_report(report, header=False, verbose=args.verbose))
+    _print_header(run, {r.spec: r.kind for r in ordered if r.kind}, select=args.select)
+    _say(text_report(report, header=False, verbose=args.verbose))
     if run.report:
         from .reports import write_reports
 
         folder = Path(run.invocation_dir) / run.report
         written = write_reports(report, folder)
-        print(f"\ndropout-check: wrote {len(written)} report files to {folder}")
-    print(f"\ndropout-check: {verdict_line(report)} ({report.seconds:.1f} s). "
+        skipped = any(path.name == "plots-skipped.txt" for path in written)
+        _say(f"\ndropout-check: wrote {len(written)} report files to {folder}"
+             + (" (no evidence plots: they need matplotlib, pip install 'dropout-verify[plots]')" if skipped else ""))
+    _say(f"\ndropout-check: {verdict_line(report)} ({report.seconds:.1f} s). "
           f"Reproduce the whole run: {run.command(selector=args.select)}")
     return report.exit_code
 

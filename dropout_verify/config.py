@@ -120,10 +120,10 @@ class RunConfig:
             f"variance off by {e.moment_bias:g}",
         ]
 
-    def header_lines(self, kinds: Mapping[str, str] | None = None, *, subset: bool = False) -> list[str]:
+    def header_lines(self, kinds: Mapping[str, str] | None = None, *, select: str | None = None) -> list[str]:
         """The run header: targets (with their kinds), level, budget, effects, reproduce command.
 
-        ``subset``: -k selects some properties. The split stays the whole level's, so that a
+        ``select``: the -k expression, if any. The split stays the whole level's, so that a
         property run alone (every reproduce line uses -k) decides at the threshold of the full run."""
         kinds = kinds or {}
         named = ", ".join(f"{s} ({kinds[s]})" if s in kinds else s for s in self.specs)
@@ -134,9 +134,9 @@ class RunConfig:
             f"dropout: implementations {named}{source} (convention {self.convention}, device {self.device})",
             f"dropout: level {self.level}, seed {self.seed}; false-alarm budget {self.alpha:g} per implementation, "
             f"split (Bonferroni) over {self.decisions} statistical decisions: alpha {self.alpha_decision:.3g} each"
-            + ("; -k runs some of them, at these same thresholds" if subset else ""),
+            + ("; -k runs some of them, at these same thresholds" if select else ""),
             *(f"dropout: {line}" for line in self.effect_lines()),
-            f"dropout: reproduce: {self.command()}",
+            f"dropout: reproduce: {self.command(selector=select)}",
         ]
 
 

@@ -163,7 +163,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not _active(config):
         return []
     kinds = {t.spec: t.kind.name for t in config.stash[_TARGETS]}
-    return run_config.current().header_lines(kinds, subset=bool(config.getoption("keyword", "")))
+    return run_config.current().header_lines(kinds, select=config.getoption("keyword", "") or None)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 SCHEMA = "dropout-verify/report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a passing decision keeps only small evidence (docs/REPORT.md)
 # pass: holds; FAIL: does not (a crash or hang included); n/a: not exercised for this
 # implementation (no such keyword, or not a property of its kind); not supported: the kernel
 # has no implementation for the inputs (attention backends); info: reported, not judged;

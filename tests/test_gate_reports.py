@@ -10,6 +10,7 @@ marked interrupted, and exits 2.
 from __future__ import annotations
 
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Path]:
 def test_report_json_follows_its_schema(reports: tuple[Path, str, Path]) -> None:
     folder, _, _ = reports
     report = read_report(folder)
-    assert report["schema"] == "dropout-verify/report" and report["schema_version"] == 1
+    assert report["schema"] == "dropout-verify/report" and report["schema_version"] == 2
     assert report["run"]["exit_code"] == 1 and report["run"]["level"] == "quick"
     for key in ("specs", "seed", "alpha", "decisions", "alpha_per_decision", "effects", "command", "seconds"):
         assert key in report["run"], key
@@ -57,6 +58,9 @@ def test_report_json_follows_its_schema(reports: tuple[Path, str, Path]) -> None
     assert decision["log_pvalue"] < __import__("math").log(decision["alpha"])
     passing = next(p for p in second["properties"] if p["property"] == "test_positions_share_one_keep_rate")
     assert passing["decisions"] and not any(d["rejected"] for d in passing["decisions"])  # evidence of passes too
+    assert decision["evidence"] and len(decision["evidence"]["position"]) > 256  # a failure keeps all it has
+    every = [d for i in report["implementations"] for p in i["properties"] for d in p["decisions"]]
+    assert all(d["rejected"] or sum(len(v) for v in d["evidence"].values()) <= 256 for d in every)
     variants = next(p for p in first["properties"] if p["property"] == "test_invalid_probability_is_rejected")
     assert {v["variant"] for v in variants["variants"]} == {"-0.1", "1.5", "nan", "inf", "-inf"}
 
@@ -146,3 +150,30 @@ def test_properties_the_kernel_cannot_run_are_not_called_verified() -> None:
     assert "**pass** (2 properties not supported, so not verified)" in markdown(report)
     kernel.outcomes = kernel.outcomes[:1]
     assert verdict_line(report) == "all properties hold"
+
+
+def test_a_reader_that_goes_away_changes_no_verdict(tmp_path: Path) -> None:
+    """``dropout-check ... | head -2``: the pipe closes before the report is printed. A green run
+    still exits 0 (not 1, "a property failed"), with no traceback, and still writes its reports."""
+    process = subprocess.Popen([sys.executable, "-m", "dropout_verify", "torch.nn.functional:dropout", "--level",
+                                "quick", "-k", "test_support", "--report", str(tmp_path)], cwd=ROOT,
+                               env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the run prints anything: every write meets a closed pipe
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=600) == 0, errors[-3000:]
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors[-3000:]
+    assert read_report(tmp_path)["run"]["exit_code"] == 0
+
+
+def test_missing_plots_are_said_on_the_console(tmp_path: Path) -> None:
+    """Without matplotlib a failure's plots are skipped: the console says so, not just a file."""
+    fake = tmp_path / "no_matplotlib" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('matplotlib is not installed here')\n")
+    finished = dropout_check("tests.mutants:first_element_always_kept", "--level", "quick",
+                             "-k", "test_positions_share_one_keep_rate", "--report", str(tmp_path / "out"),
+                             PYTHONPATH=f"{fake.parent}{os.pathsep}{ROOT}")
+    assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert (tmp_path / "out" / "plots-skipped.txt").is_file()
+    assert "(no evidence plots: they need matplotlib, pip install 'dropout-verify[plots]')" in finished.stdout

@@ -142,10 +142,12 @@ def test_help_imports_neither_torch_nor_pytest() -> None:
 
 def test_header_says_a_selection_keeps_the_whole_runs_thresholds() -> None:
     """-k runs some decisions at the thresholds of the whole level, so a reproduce line (-k) gives
-    the verdict of the full run; the header says so instead of implying K decisions ran."""
+    the verdict of the full run; the header says so instead of implying K decisions ran, and its
+    reproduce line keeps the -k."""
     from dropout_verify.config import from_values
 
     run = from_values({"level": "quick"}, {}, via_cli=True)
-    whole, some = run.header_lines(), run.header_lines(subset=True)
+    whole, some = run.header_lines(), run.header_lines(select="test_support")
     assert "at these same thresholds" not in whole[1]
     assert some[1] == whole[1] + "; -k runs some of them, at these same thresholds"
+    assert some[-1] == whole[-1] + " -k test_support"

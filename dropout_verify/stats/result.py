@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from ..results import Decision
 
-__all__ = ["LOG2", "TestResult", "format_p"]
+__all__ = ["LOG2", "SMALL_EVIDENCE", "TestResult", "format_p"]
 
 LOG2 = math.log(2.0)
+SMALL_EVIDENCE = 256  # numbers of evidence a passing decision keeps in the report (see to_decision)
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,15 @@ class TestResult:
         return math.exp(self.log_pvalue)
 
     def to_decision(self) -> Decision:
-        """The result as report data (``results.Decision``)."""
+        """The result as report data (``results.Decision``).
+
+        The evidence arrays go with a rejected decision (its plot), and with one that holds only
+        when they are small: the periodicity check's 16,400 lags x 4 arrays, kept for every
+        passing decision, made report.json 56 MB for the 17 implementations of the family table."""
+        small = sum(len(values) for values in self.evidence.values()) <= SMALL_EVIDENCE
+        evidence = self.evidence if self.rejected or small else {}
         return Decision(self.name, self.statistic, self.log_pvalue, self.alpha, self.samples, self.estimate,
-                        self.expected, self.ci, self.rejected, self.detail, self.evidence)
+                        self.expected, self.ci, self.rejected, self.detail, evidence)
 
     @property
     def rejected(self) -> bool:
