@@ -120,6 +120,8 @@ def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestRepo
         violation = _first_violation(error)
         if violation is not None:
             outcome.reason = violation.headline()
+            if violation.statement.contract != outcome.contract:
+                outcome.violated = violation.statement.contract
             outcome.expected, outcome.seen = violation.expected, violation.seen
             outcome.message = violation.text()
             outcome.reproduce = violation.reproduce

@@ -12,7 +12,8 @@ from .results import ImplementationResult, PropertyOutcome, RunReport
 
 __all__ = ["LEGEND", "rows", "text_report", "verdict_line"]
 
-LEGEND = ("pass: the property holds; FAIL: it does not (a crash or hang included); n/a: not a property of this "
+LEGEND = ("pass: the property holds; FAIL: it does not (a crash or hang included); FAIL (C2): what failed is "
+          "contract point C2, found while this property ran; n/a: not a property of this "
           "implementation (its kind, or a keyword it lacks); info: reported, not judged; not run: the worker was "
           "lost or the run interrupted first")
 _CONTRACT = re.compile(r"^C(\d+)$")
@@ -34,7 +35,7 @@ def rows(report: RunReport) -> list[tuple[PropertyOutcome, list[str]]]:
     for name, outcome in sorted(first.items(), key=lambda item: _order(item[1])):
         cells = []
         for result in report.implementations:
-            verdicts = [o.verdict for o in result.outcomes if o.property == name]
+            verdicts = [o.cell for o in result.outcomes if o.property == name]
             cells.append(verdicts[0] if verdicts else "-")
         table.append((outcome, cells))
     return table

@@ -40,7 +40,7 @@ def markdown(report: RunReport) -> str:
     header = "| property | " + " | ".join(f"[{i}]" for i in range(1, len(report.implementations) + 1)) + " |"
     lines += ["", header, "|---" * (len(report.implementations) + 1) + "|"]
     for outcome, cells in rows(report):
-        shown = [f"**{c}**" if c == "FAIL" else c for c in cells]
+        shown = [f"**{c}**" if c.startswith("FAIL") else c for c in cells]
         lines.append(f"| {label(outcome)} | " + " | ".join(shown) + " |")
     lines += ["", f"_{LEGEND}_"]
     findings = [(r.spec, f) for r in report.implementations for f in r.findings]

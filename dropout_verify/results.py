@@ -102,10 +102,19 @@ class PropertyOutcome:
     notes: list[str] = field(default_factory=list)  # reported, not judged
     variant: str = ""  # the parametrised case (e.g. "nan" for p = NaN), "" when there is one
     variants: list[dict[str, str]] = field(default_factory=list)  # each case's verdict, once merged
+    # The contract point found not to hold when it is not the property's own: every call a
+    # statistical property makes is checked against C2 first, so a wrong value fails C6's
+    # pair test as "C2". Empty otherwise.
+    violated: str = ""
 
     @builtins.property  # "property" is a field of this class
     def label(self) -> str:
         return f"{self.contract} {self.title}".strip()
+
+    @builtins.property
+    def cell(self) -> str:
+        """The verdict as a table shows it: "FAIL (C2)" when another contract point failed."""
+        return f"{self.verdict} ({self.violated})" if self.verdict == "FAIL" and self.violated else self.verdict
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

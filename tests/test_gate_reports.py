@@ -177,3 +177,18 @@ def test_missing_plots_are_said_on_the_console(tmp_path: Path) -> None:
     assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
     assert (tmp_path / "out" / "plots-skipped.txt").is_file()
     assert "(no evidence plots: they need matplotlib, pip install 'dropout-verify[plots]')" in finished.stdout
+
+
+def test_a_wrong_value_found_by_another_property_is_named_as_c2(tmp_path: Path) -> None:
+    """Every call of a statistical property is checked against C2 first: a missing rescale then
+    fails the C6 pair test too. Its row says "FAIL (C2)", not a bare FAIL that reads as a
+    correlation bug."""
+    finished = dropout_check("tests.mutants:no_rescale", "--level", "quick", "-k", "test_pairs or test_support",
+                             "--report", str(tmp_path))
+    assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
+    (implementation,) = read_report(tmp_path)["implementations"]
+    found = {p["property"]: (p["verdict"], p["violated"]) for p in implementation["properties"]}
+    assert found["test_support"] == ("FAIL", "") and found["test_pairs_uncorrelated"] == ("FAIL", "C2")
+    row = next(line for line in finished.stdout.splitlines() if "test_pairs_uncorrelated" in line)
+    assert row.startswith("C6 independence") and row.split()[-2:] == ["FAIL", "(C2)"], row
+    assert "**FAIL (C2)**" in (tmp_path / "report.md").read_text()
