@@ -222,7 +222,8 @@ def check_result(statement: Statement, target: Target, result: TestResult, case:
     if result.rejected:
         raise violation(
             statement, target, expected=expected,
-            seen=seen or f"{result.estimate:.6g}" + (f" (CI [{result.ci[0]:.6g}, {result.ci[1]:.6g}])"
+            seen=seen or f"{result.estimate:.6g}" + (f" ({result.interval or 'CI'}: [{result.ci[0]:.6g}, "
+                                                     f"{result.ci[1]:.6g}])"
                                              if math.isfinite(result.ci[0]) or math.isfinite(result.ci[1]) else ""),
             case=case, result=result, extra=extra,
         )

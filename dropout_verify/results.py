@@ -56,6 +56,7 @@ class Decision:
     rejected: bool
     detail: str = ""
     evidence: dict[str, list[float]] = field(default_factory=dict)
+    interval: str = ""  # what ci is when not a CI of the estimate (stats.TestResult.interval)
 
     @property
     def pvalue(self) -> float:
@@ -67,7 +68,7 @@ class Decision:
             "log_pvalue": _finite(self.log_pvalue), "alpha": self.alpha, "samples": self.samples,
             "estimate": _finite(self.estimate), "expected": _finite(self.expected),
             "ci": [_finite(self.ci[0]), _finite(self.ci[1])], "rejected": self.rejected,
-            "detail": self.detail, "evidence": self.evidence,
+            "detail": self.detail, "evidence": self.evidence, "interval": self.interval,
         }
 
     @classmethod
@@ -78,6 +79,7 @@ class Decision:
             alpha=float(data["alpha"]), samples=int(data["samples"]), estimate=number(data["estimate"]),
             expected=number(data["expected"]), ci=(number(data["ci"][0]), number(data["ci"][1])),
             rejected=bool(data["rejected"]), detail=data.get("detail", ""), evidence=data.get("evidence", {}),
+            interval=data.get("interval", ""),
         )
 
 

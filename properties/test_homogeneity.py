@@ -60,9 +60,12 @@ def test_positions_share_one_keep_rate(target: Target, case: Case) -> None:
         counts.add_(keeps.sum(0))
 
     sample_units(target, case, calls, count)
-    check_result(STATEMENT, target, homogeneity_test(counts.cpu().numpy(), calls, q, run.alpha_decision), case,
+    result = homogeneity_test(counts.cpu().numpy(), calls, q, run.alpha_decision)
+    check_result(STATEMENT, target, result, case,
                  expected=f"every {target.kind.unit} kept at rate {q:.6g} (detects one off by "
-                          f"{run.effects.position_bias:g} with power {POWER})")
+                          f"{run.effects.position_bias:g} with power {POWER})",
+                 seen=f"the worst of {counts.numel()} positions off {q:.6g} by {result.estimate:+.4g}; over all "
+                      f"positions X^2 = {result.statistic:.1f} against {counts.numel()} expected (either decides)")
 
 
 VALUES = Statement("C5", "homogeneity", "the keep rate does not depend on x's sign or size")

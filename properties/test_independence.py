@@ -194,8 +194,11 @@ def test_kept_count_dispersion(target: Target, case: Case) -> None:
     sample_units(target, case, calls, lambda _, keeps: counts.append(keeps.reshape(keeps.shape[0], -1).sum(1)))
     result = dispersion_test(torch.cat(counts).cpu().numpy(), case.units, q, run.alpha_decision)
     check_result(DISPERSION, target, result, case,
-                 expected=f"variance ratio 1 (detects x{run.effects.variance_ratio:g} or "
-                          f"/{run.effects.variance_ratio:g} with power {POWER})")
+                 expected=f"kept counts spread about m q as Binomial(m, q), ratio 1 (detects a variance "
+                          f"x{run.effects.variance_ratio:g} or /{run.effects.variance_ratio:g} with power {POWER})",
+                 seen=f"kept counts spread {result.estimate:.4g} x the binomial variance about m q (the test "
+                      f"accepts [{result.ci[0]:.4g}, {result.ci[1]:.4g}]; the sample variance and the mean below "
+                      "tell overdispersion from a keep rate off q)")
 
 
 # ----------------------------------------------------------------------------- periodicity

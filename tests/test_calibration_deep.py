@@ -279,6 +279,19 @@ def test_quantisation_names_the_closest_grid_and_the_mean_deviation() -> None:
     assert f"mean rate - q {-0.02 * np.mean(keep):+.3g}" in bias.detail, bias.detail
 
 
+def test_dispersion_tells_a_wrong_mean_from_overdispersion() -> None:
+    """Counts ~ Binomial(1024, 0.475) judged at q = 0.5: rejected (the statistic is about m q),
+    and the detail shows a sample variance ratio near 1 with the mean off, so a reader looks for
+    a keep-rate error, not for correlated decisions; ci is labelled as the accepted range."""
+    counts = np.random.default_rng(3).binomial(1024, 0.475, size=1000)
+    result = stats.dispersion.dispersion_test(counts, 1024, 0.5, ALPHA)
+    assert result.rejected and result.estimate > 2 and result.interval == "the range the test accepts"
+    ratio = float(result.detail.split("sample variance ")[1].split(" x")[0])
+    assert 0.85 < ratio < 1.15, result.detail
+    assert f"mean {counts.mean():.6g} against m q = 512" in result.detail, result.detail
+    assert "the range the test accepts: [" in result.describe()
+
+
 # ----------------------------------------------------------------------------- sequential tests
 
 

@@ -32,7 +32,8 @@ def dispersion_law(calls: int, size: int, rate: float) -> DiscreteSum:
 def dispersion_test(kept_per_call: np.ndarray, size: int, rate: float, alpha: float) -> TestResult:
     """Test that the kept count of each call has the binomial variance m q (1-q).
 
-    Estimate: the variance ratio D / T (1 under H0), with the interval of ratios the
+    Estimate: D / T, the mean squared deviation of a call's count from m q over m q (1-q)
+    (1 under H0: the variance ratio when the mean is right), with the interval of ratios the
     decision would accept.
     """
     counts = np.asarray(kept_per_call, dtype=np.float64)
@@ -56,8 +57,13 @@ def dispersion_test(kept_per_call: np.ndarray, size: int, rate: float, alpha: fl
         expected=1.0,
         ci=accepted,
         alpha=alpha,
-        detail=(f"{calls} calls of {size} units; per-call kept count variance / binomial variance "
-                f"(Chernoff bound on the exact law; accepted range [{accepted[0]:.4g}, {accepted[1]:.4g}])"),
+        # The statistic is taken about the expected count m q, so a keep rate off q raises it
+        # as overdispersion does; the sample variance and the mean beside it tell them apart.
+        detail=(f"{calls} calls of {size} units; estimate: mean squared deviation of the per-call kept count "
+                f"from m q, over the binomial variance (Chernoff bound on the exact law); apart: sample variance "
+                f"{float(np.var(counts)) / (size * rate * (1 - rate)):.4g} x binomial, mean {counts.mean():.6g} "
+                f"against m q = {size * rate:.6g} (a mean off m q is a keep-rate error, C3)"),
+        interval="the range the test accepts",
         evidence={"kept units in a call": shown.astype(float).tolist(),
                   "observed frequency": observed[shown].tolist(), "binomial frequency": expected[shown].tolist()},
     )

@@ -72,6 +72,7 @@ def homogeneity_test(kept_per_position: np.ndarray, trials: int, rate: float, al
         estimate=float(worst_rate - rate),
         expected=0.0,
         ci=(ci[0] - rate, ci[1] - rate),
+        interval=f"the worst position's own interval at 1 - alpha/{m}; the omnibus X^2 below decides too",
         alpha=alpha,
         detail=(
             f"worst position: flat index {worst} of {m}, kept {int(counts[worst])}/{trials} "

@@ -28,6 +28,9 @@ class TestResult:
         alpha: the decision's threshold: H0 is rejected when the p-value is below it.
         detail: one line about where the effect is (a position, a lag).
         evidence: arrays to plot when the decision fails (rates by position, correlation by lag).
+        interval: what ``ci`` is when it is not a confidence interval for ``estimate`` at the
+            decision's level (the range of estimates the test accepts; the worst position's own
+            interval while an omnibus statistic decides too); "" for a plain CI.
     """
 
     name: str
@@ -40,6 +43,7 @@ class TestResult:
     alpha: float
     detail: str = ""
     evidence: dict[str, list[float]] = field(default_factory=dict, compare=False, repr=False)
+    interval: str = ""
 
     @property
     def pvalue(self) -> float:
@@ -54,7 +58,7 @@ class TestResult:
         small = sum(len(values) for values in self.evidence.values()) <= SMALL_EVIDENCE
         evidence = self.evidence if self.rejected or small else {}
         return Decision(self.name, self.statistic, self.log_pvalue, self.alpha, self.samples, self.estimate,
-                        self.expected, self.ci, self.rejected, self.detail, evidence)
+                        self.expected, self.ci, self.rejected, self.detail, evidence, self.interval)
 
     @property
     def rejected(self) -> bool:
@@ -66,7 +70,7 @@ class TestResult:
         lines = [
             f"{self.name}: {verdict}",
             f"  expected {self.expected:.6g}, estimated {self.estimate:.6g}"
-            + (f" (CI at {1 - self.alpha:.10g}: [{self.ci[0]:.6g}, {self.ci[1]:.6g}])"
+            + (f" ({self.interval or f'CI at {1 - self.alpha:.10g}'}: [{self.ci[0]:.6g}, {self.ci[1]:.6g}])"
                if math.isfinite(self.ci[0]) or math.isfinite(self.ci[1]) else ""),
             f"  statistic {self.statistic:.6g} over {self.samples:,} samples; "
             f"p-value {format_p(self.log_pvalue)} vs threshold alpha {self.alpha:.3g}",
