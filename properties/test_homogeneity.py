@@ -73,6 +73,15 @@ VALUE_GROUPS = 8  # sign x quartile of |x|
 VALUE_REQUEST = ShapeRequest(min_units=1 << 12, max_units=1 << 16, max_numel=1 << 17, max_unit_elements=2)
 
 
+def _same_side(results: list[_Result], q: float) -> str:
+    """A hint for the reader when every group errs the same way: a rate off q everywhere."""
+    rates = [r.estimate for r in results]
+    if len(rates) > 1 and (all(r < q for r in rates) or all(r > q for r in rates)):
+        return (f"; every group {'below' if rates[0] < q else 'above'} {q:.6g} ({min(rates):.5g} to "
+                f"{max(rates):.5g}): the keep rate is off everywhere, see C3 keep rate")
+    return ""
+
+
 @statistical("value_dependence", VALUES,
              cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=VALUE_REQUEST),
              examples=lambda kind: [] if kind.one_decision_per_call else [
@@ -112,7 +121,9 @@ def test_keep_rate_independent_of_x(target: Target, case: Case) -> None:
         name="keep rate by sign and size of x", statistic=worst.statistic,
         log_pvalue=min(0.0, math.log(len(results)) + worst.log_pvalue), samples=sum(r.samples for r in results),
         estimate=worst.estimate, expected=q, ci=worst.ci, alpha=run.alpha_decision,
-        detail=f"most extreme group: {worst.name} = {worst.estimate:.5g} over {worst.samples:,} decisions",
+        interval=f"the most extreme group's CI at 1 - alpha/{len(results)}",
+        detail=f"most extreme group: {worst.name} = {worst.estimate:.5g} over {worst.samples:,} decisions"
+               + _same_side(results, q),
         evidence={"group": [float(i) for i in range(len(results))], "keep rate": [r.estimate for r in results],
                   "expected": [q] * len(results)})
     check_result(VALUES, target, combined, case,

@@ -192,3 +192,18 @@ def test_a_wrong_value_found_by_another_property_is_named_as_c2(tmp_path: Path) 
     row = next(line for line in finished.stdout.splitlines() if "test_pairs_uncorrelated" in line)
     assert row.startswith("C6 independence") and row.split()[-2:] == ["FAIL", "(C2)"], row
     assert "**FAIL (C2)**" in (tmp_path / "report.md").read_text()
+
+
+def test_a_rate_off_everywhere_points_the_value_check_at_c3(tmp_path: Path) -> None:
+    """The value-dependence check (C5) also rejects a keep rate off q in every group; its detail
+    says so, pointing at C3, instead of implying the rate depends on x."""
+    (tmp_path / "biased.py").write_text(
+        "import torch\n\n\ndef drops_five_percent_more(x, p, training=True):\n"
+        "    if not training or p == 0:\n        return x\n"
+        "    keep = torch.rand(x.shape, device=x.device) >= min(1.0, p * 1.05)\n"
+        "    return torch.where(keep, x / (1 - p), torch.zeros_like(x))\n")
+    finished = dropout_check("biased.py:drops_five_percent_more", "--level", "quick", "-k",
+                             "test_keep_rate_independent_of_x", cwd=tmp_path)
+    assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "the keep rate is off everywhere, see C3 keep rate" in finished.stdout, finished.stdout[-3000:]
+    assert "the most extreme group's CI at 1 - alpha/8" in finished.stdout
