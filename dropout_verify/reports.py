@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from .render import LEGEND, label, rows, verdict_line
+from .render import LEGEND, rows, verdict_line
 from .results import PropertyOutcome, RunReport
 
 __all__ = ["junit_xml", "markdown", "plot_evidence", "write_reports"]
@@ -37,11 +37,11 @@ def markdown(report: RunReport) -> str:
             if result.unsupported else ""
         lines.append(f"- [{index}] `{result.spec}` (kind {result.kind}): **{result.verdict}**{unverified}, "
                      f"{result.seconds:.1f} s")
-    header = "| property | " + " | ".join(f"[{i}]" for i in range(1, len(report.implementations) + 1)) + " |"
-    lines += ["", header, "|---" * (len(report.implementations) + 1) + "|"]
+    header = "| contract | property | " + " | ".join(f"[{i}]" for i in range(1, len(report.implementations) + 1)) + " |"
+    lines += ["", header, "|---" * (len(report.implementations) + 2) + "|"]
     for outcome, cells in rows(report):
         shown = [f"**{c}**" if c.startswith("FAIL") else c for c in cells]
-        lines.append(f"| {label(outcome)} | " + " | ".join(shown) + " |")
+        lines.append(f"| {outcome.label} | {outcome.property} | " + " | ".join(shown) + " |")
     lines += ["", f"_{LEGEND}_"]
     findings = [(r.spec, f) for r in report.implementations for f in r.findings]
     if findings:
