@@ -263,6 +263,7 @@ def _check_usable(target: Target, x: torch.Tensor, y: torch.Tensor) -> None:
 
 
 SUPPORT = Statement("C2", "support", "each element is the kept or the dropped value")
+SHARED = Statement("C2", "support", "every element of a unit shares its decision")
 HASHED_UNITS = 4096  # masks this large are hashed: two correct ones coincide with probability <= 0.905**4096
 
 
@@ -341,6 +342,7 @@ def sample_units(
             outputs = torch.stack(batch)
             if support is not None and checked:
                 _check_values(target, support, outputs, done, case)
+                _check_shared(target, outputs, keep, x.dim(), done, case)
             keeps = kind.unit_keeps(outputs, keep, ndim=x.dim())
             if hashed and checked:
                 registry.add(key, case.seed, _CONTEXT.name, done, keeps)
@@ -361,6 +363,27 @@ def _check_values(target: Target, support: SupportCheck, outputs: torch.Tensor, 
         raise violation(SUPPORT, target, case=case,
                         expected=f"every element the kept or the dropped value ({target.kind.values.describe()})",
                         seen=f"in call {first + call} of this statistical property: {report.describe()}",
+                        extra=f"(found while {_CONTEXT.name or 'a statistical property'} ran: every call a "
+                              "statistical property makes is checked against C2 first)")
+
+
+def _check_shared(target: Target, outputs: torch.Tensor, keep: float, ndim: int, first: int, case: Case) -> None:
+    """Every element of a unit shares the unit's decision, in every call (C2). The statistics
+    read a unit's decision from its first element, so without this an elementwise dropout
+    declared (or mistaken) as channel dropout would pass them on first elements alone. Exact:
+    C2's values were checked first, and inputs keep a kept value apart from the dropped one."""
+    kind = target.kind
+    dims = 1 + kind.unit_dims(ndim)  # the call axis, then the unit axes
+    if not kind.multi_element_units or outputs.dim() == dims:
+        return
+    kept = kind.element_keeps(outputs, keep).reshape(*outputs.shape[:dims], -1)
+    mixed = (kept != kept[..., :1]).any(-1)
+    if bool(mixed.any()):
+        where = torch.nonzero(mixed)[0].tolist()
+        raise violation(SHARED, target, case=case, expected=f"one decision per {kind.unit}",
+                        seen=f"in call {first + where[0]} of this statistical property: {int(mixed[where[0]].sum())} "
+                             f"of {kind.unit_count(tuple(outputs.shape[1:]))} units have kept and dropped elements; "
+                             f"the first is unit {tuple(where[1:])}",
                         extra=f"(found while {_CONTEXT.name or 'a statistical property'} ran: every call a "
                               "statistical property makes is checked against C2 first)")
 

@@ -83,10 +83,10 @@ def text_report(report: RunReport, *, header: bool = True, verbose: bool = False
     out += _targets(report)
     width = max([len(label(o)) for o, _ in rows(report)] + [40]) + 2
     count = len(report.implementations)
-    head = f"{'property':<{width}}" + "".join(f"[{i}]".center(14) for i in range(1, count + 1))
+    head = f"{'property':<{width}}" + "".join(f"[{i}]".ljust(14) for i in range(1, count + 1))
     out += ["", f"({LEGEND})", head, "-" * len(head)]
     for outcome, cells in rows(report):
-        out.append(f"{label(outcome):<{width}}" + "".join(cell.center(14) for cell in cells))
+        out.append(f"{label(outcome):<{width}}" + "".join(cell.ljust(14) for cell in cells))
     out += _sections(report, verbose)
     return "\n".join(out)
 

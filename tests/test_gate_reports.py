@@ -207,3 +207,16 @@ def test_a_rate_off_everywhere_points_the_value_check_at_c3(tmp_path: Path) -> N
     assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
     assert "the keep rate is off everywhere, see C3 keep rate" in finished.stdout, finished.stdout[-3000:]
     assert "the most extreme group's CI at 1 - alpha/8" in finished.stdout
+
+
+def test_statistical_calls_check_that_units_share_their_decision(tmp_path: Path) -> None:
+    """The statistics read a unit's decision from its first element. An elementwise dropout run as
+    channel dropout must not pass them on first elements alone: every call they make is checked
+    for one decision per unit (C2), as the contract says."""
+    finished = dropout_check("torch.nn.functional:dropout", "--kind", "channel2d", "--level", "quick",
+                             "-k", "test_pairs_uncorrelated", "--report", str(tmp_path))
+    assert finished.returncode == 1, finished.stdout[-3000:] + finished.stderr[-3000:]
+    (outcome,) = read_report(tmp_path)["implementations"][0]["properties"]
+    assert (outcome["verdict"], outcome["violated"]) == ("FAIL", "C2")
+    assert "every element of a unit shares its decision" in outcome["reason"]
+    assert "units have kept and dropped elements" in outcome["seen"]
