@@ -193,8 +193,17 @@ class Target:
         except BaseException as error:  # noqa: BLE001 - whatever it raises is the finding
             frames = traceback.format_exception(type(error), error, error.__traceback__)
             raise ImplementationFailure(
-                f"{describe()} raised {type(error).__name__}: {error}\n" + "".join(frames[-3:]).rstrip(), RETURNS
-            ) from None
+                f"{describe()} raised {type(error).__name__}: {error}\n" + "".join(frames[-3:]).rstrip(),
+                RETURNS + self._kind_hint()) from None
+
+    def _kind_hint(self) -> str:
+        """A raise under the default kind is most often a family member run as elementwise dropout
+        (F.dropout2d given a 1-D input): say how to declare the kind."""
+        if self.kind_source != "default":
+            return ""
+        return ("; the kind was not declared, so this was verified as elementwise dropout, which takes any "
+                "shape: for channel, alpha or drop-path dropout give --kind KIND or set "
+                "fn.dropout_kind = 'KIND'")
 
     def _tensor(self, result: Any, describe: Callable[[], str]) -> torch.Tensor:
         if isinstance(result, (tuple, list)) and result and isinstance(result[0], torch.Tensor):

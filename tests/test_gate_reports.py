@@ -220,3 +220,18 @@ def test_statistical_calls_check_that_units_share_their_decision(tmp_path: Path)
     assert (outcome["verdict"], outcome["violated"]) == ("FAIL", "C2")
     assert "every element of a unit shares its decision" in outcome["reason"]
     assert "units have kept and dropped elements" in outcome["seen"]
+
+
+def test_a_raise_under_the_default_kind_says_how_to_declare_one(tmp_path: Path) -> None:
+    """A channel dropout verified without its kind is fed 0-D and 1-D inputs and raises: the
+    failure says the kind defaulted to elementwise and how to declare it; with --kind it does not."""
+    (tmp_path / "mydrop.py").write_text(
+        "import torch\n\n\ndef plain_dropout2d(x, p=0.5, training=True):\n"
+        "    if x.dim() < 2:\n        raise ValueError(f'need at least 2-D input, got shape {tuple(x.shape)}')\n"
+        "    return torch.nn.functional.dropout2d(x, p, training)\n")
+    hint = "the kind was not declared, so this was verified as elementwise dropout"
+    undeclared = dropout_check("mydrop:plain_dropout2d", "--level", "quick", "-k", "test_contract", cwd=tmp_path)
+    assert undeclared.returncode == 1 and hint in undeclared.stdout, undeclared.stdout[-3000:]
+    declared = dropout_check("mydrop:plain_dropout2d", "--kind", "channel2d", "--level", "quick", "-k",
+                             "test_contract", cwd=tmp_path)
+    assert declared.returncode == 0 and hint not in declared.stdout, declared.stdout[-3000:]
