@@ -95,7 +95,7 @@ class RunConfig:
             if selector:
                 words += ["-k", selector]
         else:
-            words = ["pytest", *(location or ["properties"]), *self.options(spec)]
+            words = [program(self.invocation_dir, "pytest"), *(location or ["properties"]), *self.options(spec)]
         return shlex.join(words)
 
     def settings(self) -> dict[str, object]:
@@ -194,13 +194,15 @@ def current() -> RunConfig:
     return from_values({}, os.environ, via_cli=False)
 
 
-def program(invocation_dir: str) -> str:
-    """How to call this dropout-check from ``invocation_dir``: plainly when the shell's PATH
-    finds this very script, else by its path (a virtual environment that is not activated)."""
-    script = Path(sys.executable).parent / "dropout-check"
-    found = shutil.which("dropout-check")
+def program(invocation_dir: str, name: str = "dropout-check") -> str:
+    """How to call this environment's ``name`` (dropout-check, pytest) from ``invocation_dir``:
+    plainly when the shell's PATH finds this very script, else by its path (a virtual
+    environment that is not activated: a bare "pytest" would find another one, without the
+    suite's options)."""
+    script = Path(sys.executable).parent / name
+    found = shutil.which(name)
     if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
-        return "dropout-check"
+        return name
     relative = os.path.relpath(script, invocation_dir)
     if relative.startswith(".."):
         return str(script)

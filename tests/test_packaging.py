@@ -40,6 +40,7 @@ def _environment(*path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DROPOUT_") and k != "PYTEST_ADDOPTS"}
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
     env["OMP_NUM_THREADS"] = "1"
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # as if activated
     return env
 
 

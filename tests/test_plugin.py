@@ -7,7 +7,10 @@ print their evidence and a reproduce command that replays them from where the us
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -23,6 +26,8 @@ def user(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.P
     """A user's project: the checkout importable (tests.badimpls), no DROPOUT_* variables."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    # As a user with the environment activated: reproduce lines then say plainly "pytest".
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
     for name in list(__import__("os").environ):
         if name.startswith("DROPOUT_") or name == "PYTEST_ADDOPTS":
             monkeypatch.delenv(name)
@@ -124,3 +129,15 @@ def test_seeded_block_leaves_the_callers_rng_as_it_was() -> None:
     with seeded(5):
         torch.rand(10)
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_reproduce_names_this_environments_pytest_when_it_is_not_on_path(user: pytest.Pytester,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not activated, a bare "pytest" in a reproduce line finds another pytest (or none), which
+    rejects --dropout-impl: the line names this environment's pytest by its path instead."""
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                                if Path(p).resolve() != Path(sys.executable).parent.resolve()))
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl", "tests.badimpls:fine",
+                 "--dropout-level", "quick", "-k", "test_support")
+    ours = Path(sys.executable).parent / "pytest"
+    result.stdout.fnmatch_lines([f"dropout: reproduce: {ours} properties --dropout-impl tests.badimpls:fine *"])
