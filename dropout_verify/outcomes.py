@@ -22,7 +22,7 @@ from .guard import StateFinding
 from .harness import STATEMENT_MARKER, PropertyViolation, Statement, TestContext
 from .results import ImplementationResult, PropertyOutcome, RunReport, merge_outcomes
 
-__all__ = ["build_report", "outcome_from", "statement_of", "variant_of"]
+__all__ = ["build_report", "first_violation", "outcome_from", "statement_of", "variant_of"]
 
 
 def statement_of(item: pytest.Item) -> Statement | None:
@@ -59,7 +59,8 @@ def _violations(error: BaseException | None) -> Iterable[BaseException]:
         stack.append(current.__context__)  # type: ignore[arg-type]
 
 
-def _first_violation(error: BaseException | None) -> PropertyViolation | None:
+def first_violation(error: BaseException | None) -> PropertyViolation | None:
+    """The PropertyViolation inside ``error`` (Hypothesis may wrap it in groups), if any."""
     for candidate in _violations(error):
         if isinstance(candidate, PropertyViolation):
             return candidate
@@ -117,7 +118,7 @@ def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestRepo
     skipped = [r for r in reports if r.skipped]
     if failed:
         outcome.verdict = "FAIL"
-        violation = _first_violation(error)
+        violation = first_violation(error)
         if violation is not None:
             outcome.reason = violation.headline()
             if violation.statement.contract != outcome.contract:

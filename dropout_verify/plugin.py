@@ -245,6 +245,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.stash.setdefault(_PHASES, {})[report.when] = report
         if call.excinfo is not None and report.failed and _EXCEPTION not in item.stash:
             item.stash[_EXCEPTION] = call.excinfo.value
+        if call.excinfo is not None and report.failed and item.config.getoption("tbstyle", "auto") == "auto":
+            from .outcomes import _is_flaky, first_violation
+
+            # The violation is the whole story (expected, seen, p-value, example, reproduce); the
+            # traceback through the suite and Hypothesis around it is ~50 lines a failure. Any
+            # explicit --tb keeps it, and so does a failure that did not replay (Hypothesis says why).
+            violation = first_violation(call.excinfo.value)
+            if violation is not None and not _is_flaky(call.excinfo.value):
+                report.longrepr = violation.text()
     return report
 
 

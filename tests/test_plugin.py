@@ -97,11 +97,15 @@ def test_failure_prints_evidence_and_a_command_that_replays_it(user: pytest.Pyte
     for fragment in ("does not hold for", "expected: keep rate", "p-value", "threshold alpha", "example:  shape=",
                      "reproduce: pytest"):
         assert fragment in out, fragment
+    assert "harness.py:" not in out and "Falsifying example" not in out  # the evidence, not the traceback
     command = next(line for line in out.splitlines() if line.strip().startswith("reproduce: pytest"))
     replay = user.runpytest_subprocess("-p", "dropout_verify.plugin", "-p", "no:cacheprovider",
                                        *shlex.split(command.split("reproduce: pytest ")[1]), timeout=600)
     assert replay.ret == 1
     replay.stdout.fnmatch_lines(["*1 failed*"])
+    traced = user.runpytest_subprocess("-p", "dropout_verify.plugin", "-p", "no:cacheprovider", "--tb=long",
+                                       *shlex.split(command.split("reproduce: pytest ")[1]), timeout=600)
+    assert "harness.py:" in traced.stdout.str()  # asked for: the whole traceback
 
 
 def test_misbehaving_implementations_fail_cleanly_in_process(user: pytest.Pytester) -> None:
