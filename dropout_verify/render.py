@@ -10,7 +10,7 @@ import re
 
 from .results import ImplementationResult, PropertyOutcome, RunReport
 
-__all__ = ["LEGEND", "rows", "text_report", "verdict_line"]
+__all__ = ["LEGEND", "rows", "text_report", "verdict_line", "where_to_start"]
 
 LEGEND = ("pass: the property holds; FAIL: it does not (a crash or hang included); FAIL (C2): what failed is "
           "contract point C2, found while this property ran; n/a: not a property of this "
@@ -91,6 +91,25 @@ def text_report(report: RunReport, *, header: bool = True, verbose: bool = False
     return "\n".join(out)
 
 
+# Failures that can follow from another: every statistical call is checked against C2 first, and
+# the binomial laws of the keep-rate, homogeneity and edge checks assume independent decisions.
+_STATISTICAL = {"C3": "keep rate", "C5": "homogeneity", "C7": "edges"}
+
+
+def where_to_start(result: ImplementationResult) -> str:
+    """Which failure to read first when several may share one cause ("" when none do)."""
+    failed = [o for o in result.outcomes if o.verdict == "FAIL"]
+    points = {o.violated or o.contract for o in failed}
+    hints = []
+    if "C2" in points and len(failed) > 1:
+        hints.append("C2 (values): every call of a statistical property is checked against it first")
+    dependent = sorted(p for p in points if p in _STATISTICAL)
+    if "C6" in points and dependent:
+        hints.append(f"C6 (independence): the binomial laws of {', '.join(dependent)} assume independent decisions, "
+                     "so correlated ones can fail them with a right mean rate")
+    return ("start with " + "; then ".join(hints)) if hints else ""
+
+
 def _sections(report: RunReport, verbose: bool) -> list[str]:
     out: list[str] = []
     index = {r.spec: i for i, r in enumerate(report.implementations, 1)}
@@ -116,6 +135,10 @@ def _sections(report: RunReport, verbose: bool) -> list[str]:
                                f"the first: {mine[0].reason}")
                 else:
                     out += [f"  [{index[result.spec]}] {o.property}: {verdict}: {o.reason}" for o in mine]
+    starts = [(index[r.spec], where_to_start(r)) for r in report.implementations if where_to_start(r)]
+    if starts:
+        out += ["", "Where to start (failures that can follow from another):"]
+        out += [f"  [{i}] {hint}" for i, hint in starts]
     failures = [o for r in report.implementations for o in r.outcomes if o.verdict == "FAIL"]
     if failures:
         out += ["", "Evidence (the first failure of each property and implementation):"]

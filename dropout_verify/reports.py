@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from .render import LEGEND, rows, verdict_line
+from .render import LEGEND, rows, verdict_line, where_to_start
 from .results import PropertyOutcome, RunReport
 
 __all__ = ["junit_xml", "markdown", "plot_evidence", "write_reports"]
@@ -46,6 +46,9 @@ def markdown(report: RunReport) -> str:
     findings = [(r.spec, f) for r in report.implementations for f in r.findings]
     if findings:
         lines += ["", "## Findings", ""] + [f"- `{spec}`: {f}" for spec, f in findings]
+    starts = [(r.spec, where_to_start(r)) for r in report.implementations if where_to_start(r)]
+    if starts:
+        lines += ["", "## Where to start", ""] + [f"- `{spec}`: {hint}" for spec, hint in starts]
     failures = [o for r in report.implementations for o in r.outcomes if o.verdict == "FAIL"]
     if failures:
         lines += ["", "## Evidence"]

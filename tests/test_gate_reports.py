@@ -235,3 +235,20 @@ def test_a_raise_under_the_default_kind_says_how_to_declare_one(tmp_path: Path) 
     declared = dropout_check("mydrop:plain_dropout2d", "--kind", "channel2d", "--level", "quick", "-k",
                              "test_contract", cwd=tmp_path)
     assert declared.returncode == 0 and hint not in declared.stdout, declared.stdout[-3000:]
+
+
+def test_where_to_start_names_the_failures_others_can_follow_from() -> None:
+    from dropout_verify.render import where_to_start
+    from dropout_verify.results import ImplementationResult, PropertyOutcome
+
+    def failed(name: str, contract: str, violated: str = "") -> PropertyOutcome:
+        return PropertyOutcome("k:f", name, contract, "t", "c", "FAIL", violated=violated)
+
+    correlated = ImplementationResult("k:f", outcomes=[failed("test_keep_rate", "C3"),
+                                                       failed("test_pairs_uncorrelated", "C6")])
+    assert where_to_start(correlated).startswith("start with C6 (independence): the binomial laws of C3 assume")
+    wrong_values = ImplementationResult("k:f", outcomes=[failed("test_support", "C2"),
+                                                         failed("test_pairs_uncorrelated", "C6", violated="C2")])
+    assert where_to_start(wrong_values) == ("start with C2 (values): every call of a statistical property is "
+                                            "checked against it first")
+    assert where_to_start(ImplementationResult("k:f", outcomes=[failed("test_keep_rate", "C3")])) == ""
