@@ -292,6 +292,19 @@ def test_dispersion_tells_a_wrong_mean_from_overdispersion() -> None:
     assert "the range the test accepts: [" in result.describe()
 
 
+def test_pair_correlation_estimate_stays_a_correlation() -> None:
+    """A mask copied across the pairing is rho = 1 exactly (not 1.02), its interval inside [-1, 1];
+    an inverted copy is -1."""
+    generator = torch.Generator().manual_seed(5)
+    first = torch.rand(2000, 64, generator=generator) < 0.5
+    for second, expected in ((first, 1.0), (~first, -1.0)):
+        counts = stats.PairCounts(64)
+        counts.add(first.numpy(), second.numpy())
+        result = stats.independence_test(counts, ALPHA, "pairs")
+        assert result.rejected and result.estimate == pytest.approx(expected, abs=1e-12), result
+        assert -1.0 <= result.ci[0] <= result.ci[1] <= 1.0, result.ci
+
+
 # ----------------------------------------------------------------------------- sequential tests
 
 

@@ -128,9 +128,11 @@ def _exact_single(n: int, r: int, c: int, k: int) -> tuple[float, float]:
 def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult:
     """Test that paired decisions are independent given each stratum's (block's) margins.
 
-    Estimate: rho = sum_j (n_j k_j - r_j c_j) / n_j  /  sum_j (n_j - 1) s_j, with s_j =
-    sqrt(r_j (n_j - r_j) c_j (n_j - c_j)) / n_j^2 the product of the two sides' standard
-    deviations (E[n k - r c] = n (n - 1) rho sd_a sd_b under a correlation rho).
+    Estimate: rho = sum_j (k_j - r_j c_j / n_j)  /  sum_j s_j / n_j, with s_j =
+    sqrt(r_j (n_j - r_j) c_j (n_j - c_j)): a mean of the strata's phi coefficients
+    (n k - r c) / s, weighted by s / n, so in [-1, 1] (a mask copied across the pairing gives 1;
+    the earlier (n_j - 1) / n_j normalisation showed such a copy as rho +1.02). Only the shown
+    estimate and interval use it; the decision is the exact law's tail.
     """
     n, r, c, w, both = counts.strata()
     informative = (n > 1) & (r > 0) & (r < n) & (c > 0) & (c < n) & (w > 0)
@@ -147,7 +149,7 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult
                               ((r_all[fixed] == n_all[fixed]) | (c_all[fixed] == n_all[fixed]))))
     total = float(both[0]) - fixed_both
     expected = float(np.sum(wf * rf * cf / nf))
-    scale = float(np.sum(wf * (nf - 1) * np.sqrt(rf * (nf - rf) * cf * (nf - cf)) / nf**2))
+    scale = float(np.sum(wf * np.sqrt(rf * (nf - rf) * cf * (nf - cf)) / nf))
     if n.size == 1 and w[0] == 1:
         log_lower, log_upper = _exact_single(int(n[0]), int(r[0]), int(c[0]), round(total))
         method = "Fisher's exact test (one stratum)"
@@ -167,7 +169,7 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult
         samples=pairs,
         estimate=rho,
         expected=0.0,
-        ci=(rho - half_width, rho + half_width),
+        ci=(max(-1.0, rho - half_width), min(1.0, rho + half_width)),  # a correlation lies in [-1, 1]
         alpha=alpha,
         detail=(f"{int(total):,} informative pairs kept together, {expected:,.1f} expected given the margins "
                 f"of {int(w.sum()):,} strata of up to {BLOCK} pairs; {method}"),
