@@ -288,7 +288,9 @@ def _module_probability_keyword(cls: type, spec: str) -> tuple[str, set[str]]:
 
 
 def _fit_kind(requested: str, known: str | None, spec: str) -> None:
-    """A usage error when ``requested`` draws inputs that the known kind's implementation rejects."""
+    """A usage error when ``requested`` draws inputs that torch's own implementation of the known
+    kind rejects (F.dropout2d given a 1-D input). A kind the user declared (``dropout_kind``) is
+    theirs to override: their function may take more ranks than its kind needs."""
     if known is None or known == requested:
         return
     ranks = accepted_ranks(known)
@@ -361,7 +363,8 @@ def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = No
         raise SpecError(f"{spec!r} declares dropout_kind={known!r}, which is no kind: {get_kind(known)}")
     if kind is not None:
         get_kind(kind)
-        _fit_kind(kind, known, spec)
+        if not hasattr(obj, "dropout_kind"):  # torch's own: its input ranks are known, not merely declared
+            _fit_kind(kind, known, spec)
         chosen, source = kind, "option"
     elif known is not None:
         chosen, source = known, "declared" if hasattr(obj, "dropout_kind") else "torch"

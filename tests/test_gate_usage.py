@@ -151,3 +151,16 @@ def test_header_says_a_selection_keeps_the_whole_runs_thresholds() -> None:
     assert "at these same thresholds" not in whole[1]
     assert some[1] == whole[1] + "; -k runs some of them, at these same thresholds"
     assert some[-1] == whole[-1] + " -k test_support"
+
+
+def test_a_declared_kind_is_the_users_to_override(tmp_path: Path) -> None:
+    """--kind over torch's own F.dropout2d is checked against the ranks it takes (above); over a
+    kind the user declared it is not: their function may take more ranks than its kind needs."""
+    (tmp_path / "my2d.py").write_text(
+        "import torch\n\n\ndef my_dropout2d(x, p=0.5, training=True):\n"
+        "    if x.dim() >= 3:\n        return torch.nn.functional.dropout2d(x, p, training)\n"
+        "    return torch.nn.functional.dropout(x, p, training)\n\n\nmy_dropout2d.dropout_kind = 'channel2d'\n")
+    finished = dropout_check("my2d:my_dropout2d", "--kind", "element", "--level", "quick", "-k", "test_support",
+                             cwd=tmp_path)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "my2d:my_dropout2d (element)" in finished.stdout
