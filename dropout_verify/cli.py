@@ -32,7 +32,7 @@ from .supervisor import usable_cores, worker_threads
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_VERIFIED, EXIT_USAGE = 0, 1, 2, 3, 4
 
 EPILOG = """\
 implementations (specs):
@@ -56,7 +56,9 @@ time limits:
 
 exit status:
   0 every property holds   1 a property failed (a crash or hang included)
-  2 interrupted (Ctrl-C)   4 usage error (bad option, spec or environment variable)
+  2 interrupted (Ctrl-C)   3 not verified: nothing failed, but the kernel runs no input of a
+                             property here (an attention backend this machine lacks; -k deselects)
+  4 usage error (bad option, spec or environment variable)
 
 Reports: --report DIR writes report.json, report.md, junit.xml and evidence plots (with matplotlib),
 and appends report.md to $GITHUB_STEP_SUMMARY when set. The contract and the report.json schema are

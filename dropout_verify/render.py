@@ -56,20 +56,23 @@ def _targets(report: RunReport) -> list[str]:
 
 
 def verdict_line(report: RunReport) -> str:
-    failing = [r for r in report.implementations if r.verdict not in ("pass",)]
+    failing = [r for r in report.implementations if r.verdict not in ("pass", "not verified")]
     if report.interrupted:
         return "interrupted: the verdicts above are those reached before the interruption"
-    # A property no input of which the kernel runs is not a failure, and not a pass either: say
-    # so in the verdict itself, where a reader of a green run looks (the exit status is 0).
+    # A property no input of which the kernel runs is not a failure, and not a pass either
+    # (exit status 3): say which, and how to leave it out knowingly.
     index = {r.spec: i for i, r in enumerate(report.implementations, 1)}
     unverified = "; ".join(f"[{index[r.spec]}] {len(r.unsupported)} properties" for r in report.implementations
                            if r.unsupported)
-    unverified = f"; not supported by the kernel, so not verified: {unverified}" if unverified else ""
+    unverified = (f"; not supported by the kernel here, so not verified: {unverified} (listed under 'Not judged'; "
+                  "-k deselects them)") if unverified else ""
     if not failing:
         named = "" if report.settings.get("named", True) else (
             " (no implementation was named, so only the built-in references were verified: give MODULE:ATTR "
             "or set DROPOUT_IMPL to verify yours)")
-        return f"all properties hold{' where the kernels run them' if unverified else ''}{named}{unverified}"
+        if unverified:
+            return f"not verified: nothing fails{unverified}"
+        return f"all properties hold{named}"
     return f"some properties FAIL ({len(failing)} of {len(report.implementations)} implementations){unverified}"
 
 

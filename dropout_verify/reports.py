@@ -33,7 +33,7 @@ def markdown(report: RunReport) -> str:
         "",
     ]
     for index, result in enumerate(report.implementations, 1):
-        unverified = f" ({len(result.unsupported)} properties not supported, so not verified)" \
+        unverified = f" ({len(result.unsupported)} properties not supported by the kernel here)" \
             if result.unsupported else ""
         lines.append(f"- [{index}] `{result.spec}` (kind {result.kind}): **{result.verdict}**{unverified}, "
                      f"{result.seconds:.1f} s")

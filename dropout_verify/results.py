@@ -172,9 +172,13 @@ class ImplementationResult:
 
     @property
     def verdict(self) -> str:
+        """FAIL, interrupted, "not verified" (nothing failed, but the kernel ran no input of some
+        property: a gate must not call that a pass), or pass."""
         if any(o.verdict in ("FAIL", "not run") for o in self.outcomes) or not self.outcomes:
             return "FAIL" if not self.interrupted else "interrupted"
-        return "interrupted" if self.interrupted else "pass"
+        if self.interrupted:
+            return "interrupted"
+        return "not verified" if self.unsupported else "pass"
 
     @property
     def unsupported(self) -> list[str]:
@@ -201,9 +205,13 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
+        """0 all pass; 1 a failure; 2 interrupted; 3 nothing failed but something was not verified."""
         if self.interrupted:
             return 2
-        return 0 if all(r.verdict == "pass" for r in self.implementations) else 1
+        verdicts = {r.verdict for r in self.implementations}
+        if verdicts <= {"pass"}:
+            return 0
+        return 3 if verdicts <= {"pass", "not verified"} else 1
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -132,7 +132,7 @@ def test_progress_line_only_on_a_terminal() -> None:
 
 def test_properties_the_kernel_cannot_run_are_not_called_verified() -> None:
     """A kernel with no implementation for any input of a property (an attention backend on a
-    machine without it) gets no failure, and no "all properties hold" without saying so."""
+    machine without it) gets no failure, and no pass either: "not verified", exit status 3."""
     from dropout_verify.render import verdict_line
     from dropout_verify.reports import markdown
     from dropout_verify.results import ImplementationResult, PropertyOutcome, RunReport
@@ -144,12 +144,15 @@ def test_properties_the_kernel_cannot_run_are_not_called_verified() -> None:
                 outcome("test_support", "not supported")]
     kernel = ImplementationResult("kernel:flash", "attention", outcomes=outcomes)
     report = RunReport(settings={"level": "quick", "seed": 0}, implementations=[kernel])
-    assert report.exit_code == 0 and kernel.unsupported == ["test_keep_rate", "test_support"]
-    assert verdict_line(report) == ("all properties hold where the kernels run them; not supported by the kernel, "
-                                    "so not verified: [1] 2 properties")
-    assert "**pass** (2 properties not supported, so not verified)" in markdown(report)
+    assert (kernel.verdict, report.exit_code) == ("not verified", 3)
+    assert kernel.unsupported == ["test_keep_rate", "test_support"]
+    assert verdict_line(report).startswith("not verified: nothing fails; not supported by the kernel here, so not "
+                                           "verified: [1] 2 properties")
+    assert "**not verified** (2 properties not supported by the kernel here)" in markdown(report)
+    failing = ImplementationResult("other:f", outcomes=[outcome("test_keep_rate", "FAIL")])
+    assert RunReport(settings={}, implementations=[kernel, failing]).exit_code == 1  # a failure outranks it
     kernel.outcomes = kernel.outcomes[:1]
-    assert verdict_line(report) == "all properties hold"
+    assert (kernel.verdict, report.exit_code, verdict_line(report)) == ("pass", 0, "all properties hold")
 
 
 def test_a_reader_that_goes_away_changes_no_verdict(tmp_path: Path) -> None:

@@ -55,3 +55,14 @@ def test_cuda_without_a_gpu_is_a_usage_error() -> None:
 def test_a_missing_sdpa_backend_is_named() -> None:
     assert _backend_present("MATH") is None
     assert "has no SDPA backend SDPBackend.NO_SUCH_BACKEND" in str(_backend_present("NO_SUCH_BACKEND"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the flash backend has no CPU kernel; a GPU has one")
+def test_a_backend_with_no_kernel_here_is_not_verified(tmp_path: Path) -> None:
+    """Nothing fails, nothing is exercised: exit status 3 ("not verified"), not a green 0."""
+    finished = dropout_check("dropout_verify.attention:sdpa_flash", "--level", "quick", "-k",
+                             "test_keep_rate and not quantised and not deadline", "--report", str(tmp_path))
+    assert finished.returncode == 3, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "dropout-check: not verified: nothing fails; not supported by the kernel here" in finished.stdout
+    (implementation,) = read_report(tmp_path)["implementations"]
+    assert implementation["verdict"] == "not verified" and read_report(tmp_path)["run"]["exit_code"] == 3
