@@ -94,22 +94,31 @@ def text_report(report: RunReport, *, header: bool = True, verbose: bool = False
     return "\n".join(out)
 
 
-# Failures that can follow from another: every statistical call is checked against C2 first, and
-# the binomial laws of the keep-rate, homogeneity and edge checks assume independent decisions.
+# Failures that can follow from another: every statistical call is checked against C2 first; the
+# binomial laws of the keep-rate, homogeneity and edge checks assume independent decisions; and
+# the dispersion check's statistic, taken about the expected count, also rises with a rate off q.
 _STATISTICAL = {"C3": "keep rate", "C5": "homogeneity", "C7": "edges"}
+_DISPERSION = "test_kept_count_dispersion"
 
 
 def where_to_start(result: ImplementationResult) -> str:
     """Which failure to read first when several may share one cause ("" when none do)."""
     failed = [o for o in result.outcomes if o.verdict == "FAIL"]
     points = {o.violated or o.contract for o in failed}
+    # Correlation shown by a test that a wrong rate cannot trigger (pairs are conditioned on
+    # their margins; periods and repeats are not about the rate).
+    correlated = any(o.contract == "C6" and not o.violated and o.property != _DISPERSION for o in failed)
+    dispersion = any(o.property == _DISPERSION and not o.violated for o in failed)
     hints = []
     if "C2" in points and len(failed) > 1:
         hints.append("C2 (values): every call of a statistical property is checked against it first")
     dependent = sorted(p for p in points if p in _STATISTICAL)
-    if "C6" in points and dependent:
-        hints.append(f"C6 (independence): the binomial laws of {', '.join(dependent)} assume independent decisions, "
-                     "so correlated ones can fail them with a right mean rate")
+    if correlated and (dependent or dispersion):
+        hints.append(f"C6 (independence): the binomial laws of {', '.join(dependent) or 'the dispersion check'} "
+                     "assume independent decisions, so correlated ones can fail them with a right mean rate")
+    elif "C3" in points and dispersion:
+        hints.append("C3 (keep rate): a rate off 1-p also raises C6's dispersion statistic (taken about the "
+                     "expected count), with independent decisions")
     return ("start with " + "; then ".join(hints)) if hints else ""
 
 

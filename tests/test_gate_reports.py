@@ -255,3 +255,6 @@ def test_where_to_start_names_the_failures_others_can_follow_from() -> None:
     assert where_to_start(wrong_values) == ("start with C2 (values): every call of a statistical property is "
                                             "checked against it first")
     assert where_to_start(ImplementationResult("k:f", outcomes=[failed("test_keep_rate", "C3")])) == ""
+    biased = ImplementationResult("k:f", outcomes=[failed("test_keep_rate", "C3"),
+                                                   failed("test_kept_count_dispersion", "C6")])
+    assert where_to_start(biased).startswith("start with C3 (keep rate): a rate off 1-p also raises C6's dispersion")
