@@ -373,17 +373,14 @@ def _check_shared(target: Target, outputs: torch.Tensor, keep: float, ndim: int,
     declared (or mistaken) as channel dropout would pass them on first elements alone. Exact:
     C2's values were checked first, and inputs keep a kept value apart from the dropped one."""
     kind = target.kind
-    dims = 1 + kind.unit_dims(ndim)  # the call axis, then the unit axes
-    if not kind.multi_element_units or outputs.dim() == dims:
+    if not kind.multi_element_units:
         return
-    kept = kind.element_keeps(outputs, keep).reshape(*outputs.shape[:dims], -1)
-    mixed = (kept != kept[..., :1]).any(-1)
-    if bool(mixed.any()):
-        where = torch.nonzero(mixed)[0].tolist()
+    mixed, index = kind.layout.disagreeing_units(kind.element_keeps(outputs, keep), ndim)
+    if mixed:
         raise violation(SHARED, target, case=case, expected=f"one decision per {kind.unit}",
-                        seen=f"in call {first + where[0]} of this statistical property: {int(mixed[where[0]].sum())} "
-                             f"of {kind.unit_count(tuple(outputs.shape[1:]))} units have kept and dropped elements; "
-                             f"the first is unit {tuple(where[1:])}",
+                        seen=f"in call {first + index[0]} of this statistical property, unit {index[1:]} has kept "
+                             f"and dropped elements ({mixed} such units in {outputs.shape[0]} calls of "
+                             f"{kind.unit_count(tuple(outputs.shape[1:]))} units)",
                         extra=f"(found while {_CONTEXT.name or 'a statistical property'} ran: every call a "
                               "statistical property makes is checked against C2 first)")
 

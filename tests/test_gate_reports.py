@@ -222,7 +222,7 @@ def test_statistical_calls_check_that_units_share_their_decision(tmp_path: Path)
     (outcome,) = read_report(tmp_path)["implementations"][0]["properties"]
     assert (outcome["verdict"], outcome["violated"]) == ("FAIL", "C2")
     assert "every element of a unit shares its decision" in outcome["reason"]
-    assert "units have kept and dropped elements" in outcome["seen"]
+    assert "has kept and dropped elements" in outcome["seen"]
 
 
 def test_a_raise_under_the_default_kind_says_how_to_declare_one(tmp_path: Path) -> None:

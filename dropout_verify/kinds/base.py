@@ -68,13 +68,16 @@ class UnitLayout(ABC):
         index: tuple[Any, ...] = (Ellipsis, *([0] * trailing))
         return kept[index]
 
-    def disagreeing_units(self, kept: torch.Tensor) -> tuple[int, tuple[int, ...]]:
-        """(units whose elements do not all share one decision, index of the first of them)."""
-        dims = self.unit_dims(kept.dim())
+    def disagreeing_units(self, kept: torch.Tensor, ndim: int | None = None) -> tuple[int, tuple[int, ...]]:
+        """(units whose elements do not all share one decision, index of the first of them).
+
+        ``ndim`` as in ``unit_decisions``: for a stack of outputs, the index starts with the call."""
+        ndim = kept.dim() if ndim is None else ndim
+        dims = kept.dim() - ndim + self.unit_dims(ndim)
         trailing = kept.dim() - dims
         if trailing == 0 or kept.numel() == 0:
             return 0, ()
-        first = self.unit_decisions(kept).reshape(*kept.shape[:dims], *([1] * trailing))
+        first = self.unit_decisions(kept, ndim).reshape(*kept.shape[:dims], *([1] * trailing))
         mixed = (kept != first).reshape(*kept.shape[:dims], -1).any(-1)
         count = int(mixed.sum())
         if count == 0:
