@@ -41,11 +41,11 @@ KEYWORD_MARKER = "dropout_keywords"
 LAST_PROPERTIES = ("test_no_repeated_mask", "test_global_torch_state_unchanged")
 
 _ACTIVE = pytest.StashKey[bool]()
-_TARGETS = pytest.StashKey[list]()
-_OUTCOMES = pytest.StashKey[list]()
+_TARGETS = pytest.StashKey[list[Any]]()
+_OUTCOMES = pytest.StashKey[list[Any]]()
 _STARTED = pytest.StashKey[float]()
 _EXCEPTION = pytest.StashKey[BaseException]()
-_PHASES = pytest.StashKey[dict]()
+_PHASES = pytest.StashKey[dict[str, Any]]()
 
 
 def properties_dir() -> Path:

@@ -73,7 +73,7 @@ class Decision:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Decision:
-        number = lambda v: float(v)
+        number = float
         return cls(
             name=data["name"], statistic=number(data["statistic"]), log_pvalue=number(data["log_pvalue"]),
             alpha=float(data["alpha"]), samples=int(data["samples"]), estimate=number(data["estimate"]),

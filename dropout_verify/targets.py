@@ -152,7 +152,9 @@ class Target:
     def unchecked_call(self, x: Any, p: Any, **keywords: Any) -> Any:
         """A raw call under the guard (time limit, global state undone): whatever the
         implementation raises comes out as it is (bad-input tests judge the exception)."""
-        describe = lambda: f"{self.spec}(x, {p!r}, ...)"
+        def describe() -> str:
+            return f"{self.spec}(x, {p!r}, ...)"
+
         try:
             return guard.guarded_call(lambda: self.raw_call(x, p, **keywords), describe, self.call_timeout)
         except guard.CallTimeout:

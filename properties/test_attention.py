@@ -56,7 +56,10 @@ def test_attention_backward_matches_forward(target: Target, case: Case) -> None:
     v = torch.eye(keys, dtype=dtype, device=device).expand(batch, heads, keys, keys).contiguous()
     upstream = torch.randn(batch, heads, queries, keys, generator=generator, dtype=torch.float64).to(dtype).to(device)
     layout = getattr(target.fn, "attention_layout", "bhld")
-    to_kernel = (lambda t: t.transpose(1, 2)) if layout == "blhd" else (lambda t: t)
+
+    def to_kernel(t: torch.Tensor) -> torch.Tensor:
+        return t.transpose(1, 2) if layout == "blhd" else t
+
     # Forward and backward are the kernel's own code: under the guard (time limit, state undone),
     # so a raise or hang in either is a finding about the kernel, not an error of the suite.
     describe = lambda: f"{target.spec}: attend(q, k, v, {case.p!r}) and its backward"  # noqa: E731
@@ -64,7 +67,7 @@ def test_attention_backward_matches_forward(target: Target, case: Case) -> None:
     def forward_and_backward() -> torch.Tensor:
         with seeded(case.seed):
             out = to_kernel(call_attend(attend, to_kernel(q), to_kernel(k), to_kernel(v), case.p, target.spec))
-        (out * upstream).sum().backward()
+        (out * upstream).sum().backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         return out
 
     out = target.guarded(forward_and_backward, describe)

@@ -12,7 +12,10 @@ that turns autograd off or changes the default dtype for everything after it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from hypothesis import strategies as st
 
 from dropout_verify import guard
 from dropout_verify.config import current
@@ -56,7 +59,7 @@ def test_contract(target: Target, case: Case) -> None:
                         seen=f"{changed} of {x.numel()} input elements changed", case=case)
 
 
-def _inplace_cases(kind: Kind):  # type: ignore[no-untyped-def]
+def _inplace_cases(kind: Kind) -> st.SearchStrategy[Case]:
     return cases(kind, p=probabilities(), layouts=("contiguous", "transposed", "sliced", "channels_last"))
 
 
@@ -94,17 +97,17 @@ def test_global_torch_state_unchanged(dropout_target: Target) -> None:
     target = dropout_target
     kind = target.kind
     case = Case(kind.canonical_shape(), "float32", "contiguous", 0.5, seed=0, kind=kind.name)
-    modes: list[dict[str, object]] = [{"p": 0.5}, {"p": 0.5, "training": False}, {"p": 0.0}, {"p": 1.0}]
+    modes: list[dict[str, Any]] = [{"p": 0.5}, {"p": 0.5, "training": False}, {"p": 0.0}, {"p": 1.0}]
     if target.supports("inplace"):
         modes.append({"p": 0.5, "inplace": True})
     if target.supports("generator"):
         modes.append({"p": 0.5, "generator": torch.Generator(device=current().device).manual_seed(1)})
     for mode in modes:
         x = case.make_input(current().device).requires_grad_(mode.get("inplace") is None)
-        p = float(mode.pop("p"))  # type: ignore[arg-type]
+        p = float(mode.pop("p"))
         with seeded(0):
             try:
-                target.call(x, p, **mode)  # type: ignore[arg-type]
+                target.call(x, p, **mode)
             except (ImplementationFailure, NotSupported):
                 pass  # errors are other properties' to judge; only the state matters here
     changes = guard.findings_for(target.spec) + guard.pending()

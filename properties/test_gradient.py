@@ -37,7 +37,7 @@ def test_gradient_matches_forward_mask(target: Target, case: Case) -> None:
         raise violation(STATEMENT, target, expected="an output on the autograd graph of x", case=case,
                         seen="an output that does not require grad (detached)")
     try:
-        y.backward(upstream)
+        y.backward(upstream)  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
     except Exception as error:  # noqa: BLE001 - any failure of backward is the finding
         raise violation(STATEMENT, target, expected="backward to succeed", case=case,
                         seen=f"backward raised {type(error).__name__}: {error}") from None

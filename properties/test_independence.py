@@ -62,9 +62,17 @@ def unit_order(keeps: torch.Tensor, x: torch.Tensor, kind: Kind) -> torch.Tensor
     if keeps.dim() == 1:
         return keeps.reshape(calls, 1)
     if kind.unit_dims(x.dim()) == x.dim():
-        order = sorted(range(x.dim()), key=lambda d: (x.stride(d) != 0, x.stride(d)), reverse=True)
-        keeps = keeps.permute(0, *(d + 1 for d in order))
+        keeps = keeps.permute(0, *(d + 1 for d in _memory_order(x)))
     return keeps.reshape(calls, -1)
+
+
+def _memory_order(x: torch.Tensor) -> list[int]:
+    """x's dimensions, outermost in memory first (broadcast, zero-stride dimensions last)."""
+
+    def rank(d: int) -> tuple[bool, int]:
+        return x.stride(d) != 0, x.stride(d)
+
+    return sorted(range(x.dim()), key=rank, reverse=True)
 
 
 # ----------------------------------------------------------------------------- pairs
@@ -118,8 +126,7 @@ def memory_positions(x: torch.Tensor) -> torch.Tensor:
     if x.dim() == 0:
         return torch.zeros(1, dtype=torch.long)
     index = torch.arange(x.numel()).reshape(x.shape)
-    order = sorted(range(x.dim()), key=lambda d: (x.stride(d) != 0, x.stride(d)), reverse=True)
-    return index.permute(order).reshape(-1)
+    return index.permute(_memory_order(x)).reshape(-1)
 
 
 def _pair_examples(kind: Kind) -> list[Case]:
@@ -147,7 +154,8 @@ def test_pairs_uncorrelated(target: Target, case: Case) -> None:
     counts = [PairCounts(pairing.strata) for pairing in found]
     carry: list[np.ndarray] = []
 
-    indices = [(p.first.numpy(), p.second.numpy()) if p.first is not None else None for p in found]
+    indices = [(p.first.numpy(), p.second.numpy()) if p.first is not None and p.second is not None else None
+               for p in found]
 
     def count(_: int, keeps: torch.Tensor) -> None:
         flat = keeps.reshape(keeps.shape[0], -1).cpu().numpy()

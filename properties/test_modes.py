@@ -17,9 +17,11 @@ from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
 
 STATEMENT = Statement("C8", "modes", "training=False returns x unchanged")
+# n/a for targets whose signature takes no training keyword.
+TRAINING_KEYWORD: pytest.MarkDecorator = getattr(pytest.mark, KEYWORD_MARKER)("training")
 
 
-@getattr(pytest.mark, KEYWORD_MARKER)("training")
+@TRAINING_KEYWORD
 @exact(STATEMENT, cases=lambda kind: cases(kind, p=probabilities()),
        examples=lambda kind: [designed_case(kind, units=1025, dtype="float32", layout="contiguous", p=0.5, seed=0)])
 def test_eval_mode_is_identity(target: Target, case: Case) -> None:

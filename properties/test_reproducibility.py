@@ -33,6 +33,8 @@ SAME_SEED = Statement("C10", "reproducibility", "same seed, same result")
 DISTINCT = Statement("C10", "reproducibility", "different seeds, different masks")
 CALLER_RNG = Statement("C10", "reproducibility", "the caller's RNG is advanced, not reseeded")
 GENERATOR = Statement("C10", "reproducibility", "a generator alone decides; the global RNG is untouched")
+# n/a for targets whose signature takes no generator keyword.
+GENERATOR_KEYWORD: pytest.MarkDecorator = getattr(pytest.mark, KEYWORD_MARKER)("generator")
 DISTINCT_DECISIONS = 4096  # unit decisions: two correct masks at p=0.5 coincide with probability 2**-4096
 
 
@@ -75,8 +77,11 @@ def test_different_seeds_different_masks(dropout_target: Target) -> None:
     masks = []
     for seed in (1, 2):
         seen: list[torch.Tensor] = []
-        sample_units(target, Case(case.shape, case.dtype, case.layout, 0.5, seed, kind=case.kind), calls,
-                     lambda _, keeps, seen=seen: seen.append(keeps.reshape(-1)))
+
+        def collect(_: int, keeps: torch.Tensor, seen: list[torch.Tensor] = seen) -> None:
+            seen.append(keeps.reshape(-1))
+
+        sample_units(target, Case(case.shape, case.dtype, case.layout, 0.5, seed, kind=case.kind), calls, collect)
         masks.append(torch.cat(seen))
     same = torch.equal(masks[0], masks[1])
     log_p = masks[0].numel() * math.log(0.5) if same else 0.0
@@ -105,7 +110,7 @@ def test_caller_rng_not_reseeded(dropout_target: Target) -> None:
                         seen="after the call, seeds 3 and 4 give the same draws: the function reseeded the RNG")
 
 
-@getattr(pytest.mark, KEYWORD_MARKER)("generator")
+@GENERATOR_KEYWORD
 @exact(GENERATOR, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95)),
        examples=lambda kind: [designed_case(kind, units=8 * 1025, dtype="float32", layout="contiguous", p=0.5,
                                             seed=0, rows=8)])

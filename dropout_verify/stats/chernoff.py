@@ -129,7 +129,10 @@ class DiscreteSum:
             return -math.inf
         if total == edge:
             return self._edge_log_probability(upper)
-        gap_and_slope = lambda s: (lambda k: (k[1] - total, k[2]))(self.cumulants(s))  # noqa: E731
+        def gap_and_slope(s: float) -> tuple[float, float]:
+            k = self.cumulants(s)
+            return k[1] - total, k[2]
+
         # Start at the normal approximation's s = (total - mean) / variance, doubled until the
         # root is bracketed (once or twice in the tails).
         bound = (total - self.mean) / max(self.variance, 1e-300)
@@ -156,7 +159,10 @@ class DiscreteSum:
         if self._edge_log_probability(upper) > log_level:
             return edge + sign * self.slack
         # d/ds [K(s) - s K'(s)] = -s K''(s): one cumulant evaluation gives value and slope.
-        bound_at = lambda s: (lambda k: (k[0] - s * k[1] - log_level, -s * k[2]))(self.cumulants(s))  # noqa: E731
+        def bound_at(s: float) -> tuple[float, float]:
+            k = self.cumulants(s)
+            return k[0] - s * k[1] - log_level, -s * k[2]
+
         # Start at the normal approximation's s = sqrt(-2 log_level / variance), doubled until
         # the bound falls below the level there.
         step = sign * math.sqrt(-2.0 * log_level / max(self.variance, 1e-300))
@@ -226,7 +232,9 @@ class WeightedBinomialSum:
         maximum = float(np.sum(self.n * np.maximum(self.w, 0)))
         if total > maximum:
             return -math.inf
-        gap = lambda s: self.cumulants(s)[1] - total  # noqa: E731
+        def gap(s: float) -> float:
+            return self.cumulants(s)[1] - total
+
         scale = math.sqrt(max(self.variance, 1e-300))
         high = 1.0 / scale
         for _ in range(400):

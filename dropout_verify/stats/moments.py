@@ -89,7 +89,10 @@ def _rate(k: Callable[[float], tuple[float, float]], m: float, mean: float, uppe
     """
     if m == mean:
         return 0.0
-    gap = lambda s: k(s)[1] - m
+
+    def gap(s: float) -> float:
+        return k(s)[1] - m
+
     if m > mean:
         low, high = 0.0, (1.0 if math.isinf(upper_s) else upper_s / 2)
         for _ in range(200):
