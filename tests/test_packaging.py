@@ -9,6 +9,7 @@ PYTHONPATH, so it is what Python imports, not this checkout.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,13 @@ def test_wheel_layout(site: Path) -> None:
     assert (site / "dropout_verify" / "isolated.ini").is_file()
     assert (site / "dropout_verify" / "docs" / "CONTRACT.md").is_file()  # what a failure's "C4" means
     assert (site / "dropout_verify" / "docs" / "REPORT.md").is_file()
+    assert (site / "dropout_verify" / "docs" / "STATISTICS.md").is_file()
+    assert (site / "dropout_verify" / "docs" / "VALIDATION.md").is_file()
+    # The shipped documents link only to each other: every relative link resolves in the installed package.
+    for doc in (site / "dropout_verify" / "docs").glob("*.md"):
+        for target in re.findall(r"\]\(([^)#\s]+)", doc.read_text(encoding="utf-8")):
+            if "://" not in target:
+                assert (doc.parent / target).is_file(), f"{doc.name} links to {target}, not in the installed package"
     assert (site / "dropout_impl" / "family.py").is_file()
     # Every package of the source tree is in the wheel (a package missing from pyproject.toml's
     # list once broke every installed run, while editable installs hid it).
