@@ -20,9 +20,9 @@ import contextlib
 import functools
 import hashlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import hypothesis
 import numpy as np
@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 STATEMENT_MARKER = "dropout_statement"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -316,9 +317,11 @@ def sample_units(
 
     ``consume(first, keeps)`` gets the index of the batch's first call and a bool tensor of
     shape ``(calls in the batch, *unit shape)``: each call's keep decision of every unit
-    (``kinds``). The RNG is seeded once from the case, then advances from call to call as it
-    would in training. A consumer that returns True stops the sampling (a sequential test
-    that has decided). Returns the number of calls consumed.
+    (``kinds``). Batches hold 1, 2, 4, ... calls, fixed in advance (``fixed_chunks``), so a
+    sequential consumer stops at the same call on any machine under any load. The RNG is
+    seeded once from the case, then advances from call to call as it would in training. A
+    consumer that returns True stops the sampling (a sequential test that has decided).
+    Returns the number of calls consumed.
 
     Every output is also checked against C2 (each element the kept or the dropped value), and
     large masks are hashed to find exact repeats across the run (``MaskRegistry``), unless
@@ -335,10 +338,10 @@ def sample_units(
     registry = mask_registry(target.spec)
     key = (kind.unit_shape(tuple(x.shape)), keep)
     done = 0
+    max_batch = max(1, min(4096, (1 << 22) // max(x.numel(), 1)))
     with seeded(case.seed), torch.no_grad():
-        batches = target.call_batches(x, case.p, calls, lambda y: _check_usable(target, x, y),
-                                      max_batch=max(1, min(4096, (1 << 22) // max(x.numel(), 1))))
-        for batch in batches:
+        batches = target.call_batches(x, case.p, calls, lambda y: _check_usable(target, x, y), max_batch=max_batch)
+        for batch in fixed_chunks(batches, max_batch):
             outputs = torch.stack(batch)
             if support is not None and checked:
                 _check_values(target, support, outputs, done, case)
@@ -353,6 +356,28 @@ def sample_units(
     if support is not None and support.float32_p_only:
         note(f"{target.spec}: {FLOAT32_P_NOTE}")
     return done
+
+
+def fixed_chunks(batches: Iterable[list[T]], largest: int) -> Iterator[list[T]]:
+    """Regroup ``batches`` into chunks of 1, 2, 4, ... ``largest``, ``largest``, ... items.
+
+    ``Target.call_batches`` sizes its batches by the clock (a batch grows while it takes under
+    50 ms, so that it stays far inside the time limit of one call). A sequential test that
+    looked at each batch would stop at a call that depends on the machine's load, and the same
+    command would report other sample counts and p-values. The consumer looks at these chunks
+    instead, whose boundaries are fixed in advance: what it sees, and where it stops, depend
+    on the calls' results alone. Calls made past the stop are discarded unseen.
+    """
+    size = 1
+    pending: list[T] = []
+    for batch in batches:
+        pending.extend(batch)
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+            size = min(2 * size, largest)
+    if pending:
+        yield pending
 
 
 def _check_values(target: Target, support: SupportCheck, outputs: torch.Tensor, first: int, case: Case) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .result import LOG2, TestResult
@@ -53,10 +54,14 @@ def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag:
                           expected=0.0, ci=(-1.0, 1.0), alpha=alpha,
                           detail=f"not testable: {n} decisions at keep probability {rate:g}")
     size = 1 << (2 * n - 1).bit_length()
-    spectrum = torch.fft.rfft(a, n=size)
-    autocovariance = torch.fft.irfft(spectrum * spectrum.conj(), n=size)[1 : max_lag + 1]
+    # numpy's FFT and cumsum run on one thread in a fixed order: torch's split the work over
+    # its intra-op threads, whose number would then change the last bits of every statistic,
+    # and the same command run with another thread count would report other p-values.
+    values = a.cpu().numpy()
+    spectrum = np.fft.rfft(values, n=size)
+    autocovariance = torch.from_numpy(np.fft.irfft(spectrum * spectrum.conj(), n=size)[1 : max_lag + 1].copy())
     lags = torch.arange(1, max_lag + 1)
-    squares = torch.cumsum(a * a, dim=0)  # sum_{i <= k} (a_i - q)^2
+    squares = torch.from_numpy(np.cumsum(values * values))  # sum_{i <= k} (a_i - q)^2
     spread = rate * (1 - rate)
     variation = spread * squares[n - 1 - lags]  # V_L = q (1-q) sum_{i <= n-L} (a_i - q)^2
     b = max(rate, 1 - rate) ** 2
