@@ -8,25 +8,33 @@ Each implementation is verified in a worker process of its own (``supervisor``),
 a hang or a change of torch's global state in one cannot touch another's verdict. This module
 imports neither torch nor pytest: ``--help`` and usage errors answer at once.
 
+Made for CI logs as much as for terminals: the header comes first, then one line per finished
+property when stdout is not a terminal (one updating line when it is); SIGTERM and SIGHUP end
+the run as Ctrl-C does (the verdicts so far, workers killed, temporary files removed, exit 2);
+report paths are checked before anything runs.
+
 Exit status: 0 every property holds, 1 a property failed (a crash or hang included), 2 the
-run was interrupted (Ctrl-C; the verdicts reached so far are printed), 4 a usage error.
+run was interrupted (Ctrl-C, SIGTERM, SIGHUP; the verdicts reached so far are printed), 3 not
+verified (nothing failed, but a property ran for no input), 4 a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
 from .config import RunConfig, from_values
-from .options import OPTIONS, UsageError, unknown_environment
+from .destinations import check_destinations, report_folder
+from .options import OPTIONS, UsageError
 from .results import ImplementationResult, RunReport
 from .supervisor import usable_cores, worker_threads
 
@@ -47,18 +55,24 @@ implementations (specs):
 
 environment variables (an option on the command line wins):
 {environment}
-  Any other DROPOUT_* variable is a usage error (a misspelt DROPOUT_IMPLS must not go unnoticed).
+  Other DROPOUT_* variables (a project's DROPOUT_RATE) are ignored; the header names them.
 
 time limits:
   Every call of an implementation has --call-timeout seconds (default 60), enforced from outside
-  its worker process: a call past it is ended and its property FAILs as hung; the remaining
-  properties run in a new worker (after {lost} lost workers the rest are reported "not run").
+  its worker process: a call past it is ended, its property FAILs as hung, and the properties
+  not reached are "not run (hung in PROPERTY)". After a crash the remaining properties run in a
+  new worker (after {lost} lost workers the rest are reported "not run").
+
+output:
+  The header first; then one line per finished property when stdout is not a terminal (a CI
+  log), or one updating line on a terminal; then the verdict table and the verdict.
 
 exit status:
   0 every property holds   1 a property failed (a crash or hang included)
-  2 interrupted (Ctrl-C)   3 not verified: nothing failed, but the kernel runs no input of a
-                             property here (an attention backend this machine lacks; -k deselects)
-  4 usage error (bad option, spec or environment variable)
+  2 interrupted (Ctrl-C, SIGTERM or SIGHUP: the verdicts so far are printed, workers ended)
+  3 not verified: nothing failed, but the kernel runs no input of a property here (an
+    attention backend this machine lacks; -k deselects)
+  4 usage error (bad option, spec, report folder or $GITHUB_STEP_SUMMARY)
 
 Reports: --report DIR writes report.json, report.md, junit.xml and evidence plots (with matplotlib),
 and appends report.md to $GITHUB_STEP_SUMMARY when set. The contract and the report.json schema are
@@ -113,49 +127,114 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Progress:
-    """One updating line on an interactive terminal; silent otherwise (CI logs stay clean)."""
+    """What a person or a CI log sees while the run goes on.
 
-    def __init__(self, total: int, stream: Any = None) -> None:
+    On a terminal, one updating line on stderr. Anywhere else (a CI log, a file), one line per
+    finished property on stdout: a CI watchdog that ends silent jobs sees the run move, and
+    the log tells which property was running when a job was cut short.
+    """
+
+    def __init__(self, total: int, *, live: bool, say: Callable[[str], None], stream: Any = None) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.live = live
+        self.say = say
         self.total = total
         self.lock = threading.Lock()
         self.state: dict[str, tuple[int, int, str]] = {}  # spec -> (done, planned, running property)
-        self.planned: dict[str, int] = {}
         self.index: dict[str, int] = {}
+        self.stopped: set[str] = set()  # implementations whose remaining properties were said not run
         self.started = time.monotonic()
 
     def plan(self, spec: str, index: int, planned: int) -> None:
-        self.index[spec], self.planned[spec] = index, planned
+        self.index[spec] = index
         self.state[spec] = (0, planned, "")
 
     def event(self, kind: str, data: dict[str, Any]) -> None:
-        spec = data.get("spec") or (data.get("outcome") or {}).get("implementation")
-        if spec not in self.state:
-            return
-        done, planned, running = self.state[spec]
-        if kind == "test_start":
-            running = data.get("property", "")
-        elif kind == "outcome":
-            done, running = done + 1, ""
-        self.state[spec] = (done, planned, running)
-        self._show(spec)
+        outcome = data.get("outcome") or {}
+        spec = data.get("spec") or outcome.get("implementation")
+        with self.lock:
+            if spec not in self.state:
+                return
+            done, planned, running = self.state[spec]
+            if kind == "test_start":
+                running = data.get("property", "")
+            elif kind == "outcome":
+                done, running = done + 1, ""
+            else:
+                return
+            self.state[spec] = (done, planned, running)
+            if self.live:
+                self._show(spec)
+            elif kind == "outcome" and outcome.get("verdict") != "not run":
+                self.say(self.finished_line(spec, outcome))
+            elif kind == "outcome" and spec not in self.stopped:
+                # After a hang, a lost worker or an interrupt every remaining property is "not
+                # run" for one reason: one line says so (the table lists them).
+                self.stopped.add(spec)
+                reason = str(outcome.get("reason", "")).splitlines()[0] if outcome.get("reason") else ""
+                self.say(f"dropout: [{self.index[spec]}/{self.total}] {spec}: the {planned - done + 1} properties "
+                         f"not yet run are not run ({reason})")
+
+    def finished_line(self, spec: str, outcome: dict[str, Any]) -> str:
+        done, planned, _ = self.state[spec]
+        name = outcome.get("property", "") + (f"[{outcome['variant']}]" if outcome.get("variant") else "")
+        verdict = outcome.get("verdict", "")
+        if verdict == "FAIL" and outcome.get("violated"):
+            verdict += f" ({outcome['violated']})"
+        if verdict in ("not run", "n/a", "not supported") and outcome.get("reason"):
+            verdict += f": {outcome['reason'].splitlines()[0][:100]}"
+        label = f"{outcome.get('contract', '')} {outcome.get('title', '')}".strip()
+        return (f"dropout: [{self.index[spec]}/{self.total}] {spec} {done}/{planned}  {label}  {name}  {verdict}"
+                f"  ({float(outcome.get('seconds', 0.0)):.1f} s)")
 
     def _show(self, spec: str) -> None:
-        if not self.enabled:
-            return
         done, planned, running = self.state[spec]
         line = (f"[{self.index[spec]}/{self.total}] {spec}: {done}/{planned} properties"
                 f"{', running ' + running if running else ''} ({time.monotonic() - self.started:.0f} s)")
-        with self.lock:
-            self.stream.write("\r\x1b[K" + line[:150])
-            self.stream.flush()
+        self.stream.write("\r\x1b[K" + line[:150])
+        self.stream.flush()
 
     def clear(self) -> None:
-        if self.enabled:
+        if self.live:
             with self.lock:
                 self.stream.write("\r\x1b[K")
                 self.stream.flush()
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread: the run ends as on Ctrl-C."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _stop_on_signals() -> Callable[[], None]:
+    """Turn SIGTERM and SIGHUP (CI cancelling a job, a closed terminal) into :class:`Stopped`,
+    once; return a function that puts the previous handlers back.
+
+    The workers run in sessions of their own (so that a terminal's Ctrl-C does not reach them
+    before the supervisor has asked for their stacks), so a signal to the supervisor's process
+    group never reaches them either: the supervisor must end them itself, as on Ctrl-C.
+    """
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {name: signal.getsignal(getattr(signal, name)) for name in names}
+    fired: list[str] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if fired:
+            return  # the run is ending already: a second signal must not cut its clean-up short
+        fired.append(signal.Signals(signum).name)
+        raise Stopped(fired[0])
+
+    for name in names:
+        signal.signal(getattr(signal, name), handler)
+
+    def restore() -> None:
+        for name, handler_before in previous.items():
+            signal.signal(getattr(signal, name), handler_before)
+
+    return restore
 
 
 def _worker_options(run: RunConfig) -> dict[str, str]:
@@ -184,8 +263,6 @@ def _jobs(text: str) -> int:
 
 
 def _configure(args: argparse.Namespace) -> tuple[RunConfig, int]:
-    for message in unknown_environment(os.environ):
-        raise UsageError(message)
     values: dict[str, object | None] = {o.name: getattr(args, o.dest, None) for o in OPTIONS if not o.repeatable}
     values["impl"] = list(args.specs) or None
     return from_values(values, os.environ, via_cli=True), _jobs(args.jobs)
@@ -210,26 +287,39 @@ def _print_header(run: RunConfig, kinds: dict[str, str], select: str | None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .render import text_report, verdict_line
-    from .supervisor import Supervisor
-
     args = build_parser().parse_args(argv)
     if args.contract:
         _say((DOCS / "CONTRACT.md").read_text(encoding="utf-8"), end="")
         return 0
     try:
         run, jobs = _configure(args)
+        check_destinations(run.report, run.invocation_dir, os.environ)
     except UsageError as error:
         print(f"dropout-check: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    restore_signals = _stop_on_signals()
+    try:
+        return _verify(run, jobs, args)
+    finally:
+        restore_signals()
+
+
+def _verify(run: RunConfig, jobs: int, args: argparse.Namespace) -> int:
+    """Collect, print the header, verify every implementation, print the table and write reports."""
+    from .render import text_report, verdict_line
+    from .supervisor import Supervisor
+
     started = time.monotonic()
-    progress = Progress(len(run.specs))
+    live = sys.stdout.isatty() and sys.stderr.isatty()
+    progress = Progress(len(run.specs), live=live, say=_say)
     threads = worker_threads(min(jobs, len(run.specs)), usable_cores(), os.environ)
     supervisor = Supervisor(run, _worker_options(run), select_expression=args.select, on_event=progress.event,
                             threads=threads)
     results: dict[str, ImplementationResult] = {}
     environment: dict[str, str] = {}
+    kinds: dict[str, str] = {}
     interrupted = False
+    header_shown = False
     try:
         try:
             plan = supervisor.collect(list(run.specs))
@@ -237,6 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"dropout-check: error: {error}", file=sys.stderr)
             return EXIT_USAGE
         environment = supervisor.environment
+        kinds = {spec: target["kind"] for spec, target in plan.targets.items() if target.get("kind")}
+        _print_header(run, kinds, select=args.select)
+        header_shown = True
         for index, spec in enumerate(run.specs, 1):
             progress.plan(spec, index, len(plan.tests.get(spec, [])))
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -250,33 +343,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                             break
                         except TimeoutError:
                             continue
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as stop:
                 interrupted = True
-                supervisor.interrupt()
+                supervisor.interrupt(_stop_reason(stop))
                 for spec, future in futures.items():
                     results[spec] = future.result()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         interrupted = True
-        supervisor.interrupt()
+        supervisor.interrupt(_stop_reason(stop))
     finally:
         progress.clear()
         supervisor.close()
-    ordered = [results.get(spec) or ImplementationResult(spec=spec, interrupted=True) for spec in run.specs]
+    ordered = [results.get(spec) or ImplementationResult(spec=spec, kind=kinds.get(spec, ""), interrupted=True)
+               for spec in run.specs]
     report = RunReport(settings=run.settings(), implementations=ordered, interrupted=interrupted,
                        seconds=time.monotonic() - started, environment=environment)
-    _print_header(run, {r.spec: r.kind for r in ordered if r.kind}, select=args.select)
+    if not header_shown:
+        _print_header(run, kinds, select=args.select)
+    elif not live:
+        _say()
     _say(text_report(report, header=False, verbose=args.verbose))
     if run.report:
         from .reports import write_reports
 
-        folder = Path(run.invocation_dir) / run.report
+        folder = report_folder(run.invocation_dir, run.report)
         written = write_reports(report, folder)
         skipped = any(path.name == "plots-skipped.txt" for path in written)
         _say(f"\ndropout-check: wrote {len(written)} report files to {folder}"
              + (" (no evidence plots: they need matplotlib, pip install 'dropout-verify[plots]')" if skipped else ""))
     _say(f"\ndropout-check: {verdict_line(report)} ({report.seconds:.1f} s). "
-          f"Reproduce the whole run: {run.command(selector=args.select)}")
+         f"Reproduce the whole run: {run.command(selector=args.select)}")
     return report.exit_code
+
+
+def _stop_reason(stop: KeyboardInterrupt) -> str:
+    return stop.name if isinstance(stop, Stopped) else "Ctrl-C"
 
 
 if __name__ == "__main__":

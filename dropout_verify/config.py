@@ -8,6 +8,7 @@ and the commands that reproduce a run. Nothing here imports torch.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import shutil
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .levels import LEVELS, POWER, Effects, decision_count
-from .options import UsageError, parse_value
+from .options import UsageError, ignored_environment, option, parse_value
 
 __all__ = ["DEFAULT_SPECS", "RunConfig", "current", "install", "specs_from"]
+
+DEFAULT_CALL_TIMEOUT = float(option("call-timeout").default or 60)
 
 # Verified when no implementation is named: the project's references and PyTorch's own.
 DEFAULT_SPECS = (
@@ -45,6 +48,9 @@ class RunConfig:
     explicit_specs: bool = False  # named by the user (else the built-in defaults)
     via_cli: bool = False  # dropout-check runs it: reproduce lines call dropout-check
     invocation_dir: str = field(default_factory=os.getcwd)
+    # DROPOUT_* variables that are no option of the suite (DROPOUT_RATE of the host project, a
+    # misspelt DROPOUT_IMPLS): ignored, and named in the header with a did-you-mean.
+    ignored_environment: tuple[str, ...] = ()
 
     @property
     def effects(self) -> Effects:
@@ -62,8 +68,9 @@ class RunConfig:
     def with_specs(self, specs: Sequence[str]) -> RunConfig:
         return replace(self, specs=tuple(specs), explicit_specs=True)
 
-    def options(self, spec: str | None = None, *, cli: bool | None = None) -> list[str]:
-        """The command-line words that reproduce this run (for one spec, if given)."""
+    def options(self, spec: str | None = None, *, cli: bool | None = None, call_timeout: bool = False) -> list[str]:
+        """The command-line words that reproduce this run (for one spec, if given); the call
+        time limit is named when it is not the default, or when ``call_timeout`` asks for it."""
         cli = self.via_cli if cli is None else cli
         prefix = "--" if cli else "--dropout-"
         specs = [spec] if spec else (list(self.specs) if self.explicit_specs else [])
@@ -77,6 +84,8 @@ class RunConfig:
         words += [f"{prefix}seed", str(self.seed), f"{prefix}level", self.level, f"{prefix}alpha", f"{self.alpha:g}"]
         if self.device != "cpu":
             words += [f"{prefix}device", self.device]
+        if call_timeout or self.call_timeout != DEFAULT_CALL_TIMEOUT:
+            words += [f"{prefix}call-timeout", f"{self.call_timeout:g}"]
         if self.time is not None:
             words += [f"{prefix}time", f"{self.time:g}"]
         if self.compile:
@@ -84,18 +93,23 @@ class RunConfig:
         return words
 
     def command(self, *, spec: str | None = None, selector: str | None = None,
-                location: Sequence[str] | None = None) -> str:
+                location: Sequence[str] | None = None, call_timeout: bool = False) -> str:
         """One shell command, run from the invocation directory, that reruns this run.
 
         For dropout-check, ``selector`` is a property name (passed to ``-k``). For pytest,
-        ``location`` is the test path or node id as seen from the invocation directory.
+        ``location`` is the test path or node id as seen from the invocation directory (by
+        default the whole suite, as this environment names it: ``properties`` in a checkout,
+        ``--pyargs dropout_verify.properties`` installed). ``call_timeout`` names the call time
+        limit even at its default (a hang's reproduce line).
         """
+        options = self.options(spec, call_timeout=call_timeout)
         if self.via_cli:
-            words = [program(self.invocation_dir), *self.options(spec)]
+            words = [program(self.invocation_dir), *options]
             if selector:
                 words += ["-k", selector]
         else:
-            words = [program(self.invocation_dir, "pytest"), *(location or ["properties"]), *self.options(spec)]
+            words = [program(self.invocation_dir, "pytest"), *(location or suite_location(self.invocation_dir)),
+                     *options]
         return shlex.join(words)
 
     def settings(self) -> dict[str, object]:
@@ -105,6 +119,7 @@ class RunConfig:
             "seed": self.seed, "level": self.level, "alpha": self.alpha, "decisions": self.decisions,
             "alpha_per_decision": self.alpha_decision, "device": self.device, "call_timeout": self.call_timeout,
             "time": self.time, "compile": self.compile, "invocation_dir": self.invocation_dir,
+            "ignored_environment": list(self.ignored_environment),
             "command": self.command(),
             "effects": dict(vars(self.effects)),
         }
@@ -136,6 +151,7 @@ class RunConfig:
             f"split (Bonferroni) over {self.decisions} statistical decisions: alpha {self.alpha_decision:.3g} each"
             + ("; -k runs some of them, at these same thresholds" if select else ""),
             *(f"dropout: {line}" for line in self.effect_lines()),
+            *(f"dropout: ignored: {line}" for line in self.ignored_environment),
             f"dropout: reproduce: {self.command(selector=select)}",
         ]
 
@@ -175,6 +191,7 @@ def from_values(values: Mapping[str, object | None], environ: Mapping[str, str],
         explicit_specs=explicit,
         via_cli=via_cli,
         invocation_dir=invocation_dir or os.getcwd(),
+        ignored_environment=tuple(ignored_environment(environ)),
     )
 
 
@@ -192,6 +209,28 @@ def current() -> RunConfig:
     if _CURRENT is not None:
         return _CURRENT
     return from_values({}, os.environ, via_cli=False)
+
+
+def properties_dir() -> Path:
+    """The folder of the property modules: installed as dropout_verify.properties, or the
+    checkout's properties/ beside dropout_verify/."""
+    try:
+        found = importlib.util.find_spec("dropout_verify.properties")
+    except (ImportError, ValueError):
+        found = None
+    if found is not None and found.submodule_search_locations:
+        return Path(next(iter(found.submodule_search_locations))).resolve()
+    return (Path(__file__).resolve().parent.parent / "properties").resolve()
+
+
+def suite_location(invocation_dir: str) -> list[str]:
+    """How pytest names the property suite from ``invocation_dir``: a path when this is a
+    checkout's properties/ folder, else the installed package (``--pyargs``)."""
+    suite = properties_dir()
+    if suite.name == "properties" and (suite.parent / "dropout_verify").is_dir():
+        relative = os.path.relpath(suite, invocation_dir)
+        return [suite.as_posix() if relative.startswith("..") else relative]
+    return ["--pyargs", "dropout_verify.properties"]
 
 
 def program(invocation_dir: str, name: str = "dropout-check") -> str:

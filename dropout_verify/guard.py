@@ -48,7 +48,10 @@ class StateFinding:
     changes: list[state.StateChange] = field(default_factory=list)
 
     def describe(self) -> str:
-        return f"{self.call} changed torch's global state: " + "; ".join(c.describe() for c in self.changes)
+        return f"{self.call} changed torch's global state: {self.change()}"
+
+    def change(self) -> str:
+        return "; ".join(c.describe() for c in self.changes)
 
 
 _SLOT: WatchSlot | None = None

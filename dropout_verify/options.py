@@ -25,9 +25,10 @@ __all__ = [
     "Option",
     "UsageError",
     "did_you_mean",
+    "ignored_environment",
+    "known_environment",
     "option",
     "parse_value",
-    "unknown_environment",
 ]
 
 ENV_PREFIX = "DROPOUT_"
@@ -166,7 +167,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
-# Variables the suite itself reads besides the options (none yet); anything else DROPOUT_* is a typo.
+# Variables the suite itself reads besides the options (none yet); any other DROPOUT_* is ignored.
 EXTRA_ENVIRONMENT: tuple[str, ...] = ()
 
 
@@ -198,16 +199,20 @@ def parse_value(name: str, given: object | None, environ: Mapping[str, str], *, 
         raise UsageError(f"expected {source} {error}") from None
 
 
-def unknown_environment(environ: Mapping[str, str]) -> list[str]:
-    """Messages for DROPOUT_* variables that are no option of the suite (e.g. DROPOUT_IMPLS).
+def ignored_environment(environ: Mapping[str, str]) -> list[str]:
+    """One line for each DROPOUT_* variable that is no option of the suite (e.g. DROPOUT_RATE).
 
-    A misspelt variable must not be ignored silently: the run would verify something else
-    (the built-in targets) and say all is well.
+    Such variables are common in ML projects (a model's dropout rate), so they are ignored,
+    never an error: a project that merely has the suite installed must run as before. A run of
+    the suite names them in its header, with a did-you-mean, so that a misspelt DROPOUT_IMPLS
+    is seen (the run then verifies the built-in references, and says so).
     """
     known = {o.env for o in OPTIONS} | set(EXTRA_ENVIRONMENT)
-    messages = []
-    for name in sorted(environ):
-        if name.startswith(ENV_PREFIX) and name not in known:
-            messages.append(f"unknown environment variable {name}{did_you_mean(name, sorted(known))} "
-                            f"(the suite reads {', '.join(sorted(known))})")
-    return messages
+    return [f"{name} (no option of the suite{did_you_mean(name, sorted(known))})"
+            for name in sorted(environ) if name.startswith(ENV_PREFIX) and name not in known]
+
+
+def known_environment(environ: Mapping[str, str]) -> list[str]:
+    """The suite's own DROPOUT_* variables that are set: any of them wakes the pytest plugin."""
+    known = {o.env for o in OPTIONS} | set(EXTRA_ENVIRONMENT)
+    return sorted(name for name in environ if name in known)

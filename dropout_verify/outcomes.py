@@ -20,9 +20,17 @@ from . import __version__
 from .config import RunConfig
 from .guard import StateFinding
 from .harness import STATEMENT_MARKER, PropertyViolation, Statement, TestContext
-from .results import ImplementationResult, PropertyOutcome, RunReport, merge_outcomes
+from .results import (
+    ImplementationResult,
+    PropertyOutcome,
+    RunReport,
+    StateChange,
+    implementation_findings,
+    merge_outcomes,
+    state_findings,
+)
 
-__all__ = ["build_report", "first_violation", "outcome_from", "statement_of", "variant_of"]
+__all__ = ["build_report", "first_violation", "not_reached", "outcome_from", "statement_of", "variant_of"]
 
 
 def statement_of(item: pytest.Item) -> Statement | None:
@@ -109,7 +117,8 @@ def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestRepo
         contract=statement.contract if statement else "", title=statement.title if statement else name,
         claim=statement.claim if statement else "", verdict="pass",
         decisions=[r.to_decision() for r in context.decisions], seconds=round(seconds, 3),
-        notes=list(context.notes) + [f.describe() for f in findings],
+        notes=list(context.notes),
+        state_changes=state_findings([StateChange(f.change(), 1, f.call) for f in findings]),
         example=context.case.as_dict() if context.case is not None else None,
         variant=variant_of(item, spec),
     )
@@ -155,13 +164,23 @@ def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestRepo
     return outcome
 
 
+def not_reached(item: pytest.Item, spec: str, reason: str) -> PropertyOutcome:
+    """The outcome of a property the run never reached."""
+    statement = statement_of(item)
+    name = getattr(item, "originalname", item.name)
+    return PropertyOutcome(implementation=spec, property=name, contract=statement.contract if statement else "",
+                           title=statement.title if statement else name, claim=statement.claim if statement else "",
+                           verdict="not run", reason=reason, message=f"not run: {reason}",
+                           variant=variant_of(item, spec))
+
+
 def build_report(run: RunConfig, targets: Sequence[Any], outcomes: Sequence[PropertyOutcome], *, seconds: float,
                  interrupted: bool) -> RunReport:
     """Group outcomes by implementation (in the order the targets were named)."""
     results = []
     for target in targets:
         mine = merge_outcomes([o for o in outcomes if o.implementation == target.spec])
-        findings = sorted({note for o in mine for note in o.notes if "changed torch's global state" in note})
+        findings = implementation_findings(mine)
         results.append(ImplementationResult(spec=target.spec, kind=target.kind.name, kind_source=target.kind_source,
                                             outcomes=mine, findings=findings,
                                             seconds=sum(o.seconds for o in mine), interrupted=interrupted))

@@ -30,7 +30,9 @@ import pytest
 
 from . import config as run_config
 from . import events
-from .options import OPTIONS, UsageError, unknown_environment
+from .config import properties_dir
+from .destinations import check_destinations, report_folder
+from .options import OPTIONS, UsageError, known_environment
 
 __all__ = ["KEYWORD_MARKER", "TARGET_ARGUMENT", "properties_dir"]
 
@@ -46,18 +48,8 @@ _OUTCOMES = pytest.StashKey[list[Any]]()
 _STARTED = pytest.StashKey[float]()
 _EXCEPTION = pytest.StashKey[BaseException]()
 _PHASES = pytest.StashKey[dict[str, Any]]()
-
-
-def properties_dir() -> Path:
-    """The folder of the property modules: installed as dropout_verify.properties, or the
-    checkout's properties/ beside dropout_verify/."""
-    try:
-        found = importlib.util.find_spec("dropout_verify.properties")
-    except (ImportError, ValueError):
-        found = None
-    if found is not None and found.submodule_search_locations:
-        return Path(next(iter(found.submodule_search_locations))).resolve()
-    return (Path(__file__).resolve().parent.parent / "properties").resolve()
+_PLANNED = pytest.StashKey[list[pytest.Item]]()
+_REACHED = pytest.StashKey[set[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -104,9 +96,21 @@ def _wants_dropout(config: pytest.Config) -> bool:
         return True
     if any(value is not None for value in _given(config).values()):
         return True
-    if any(name.startswith("DROPOUT_") for name in os.environ):
+    if known_environment(os.environ):  # the suite's own variables; a host's DROPOUT_RATE is not ours
         return True
     return _names_the_suite(config)
+
+
+def _refuse_xdist(config: pytest.Config) -> None:
+    """The property suite is one run per implementation: whole-run checks (a mask repeated
+    anywhere in the run, torch's global state) must see every call, and the verdict table every
+    property. pytest-xdist would split the run over processes, each seeing a part."""
+    workers = getattr(config.option, "numprocesses", None)
+    if hasattr(config, "workerinput") or (workers not in (None, 0, "0")):
+        raise UsageError(f"the property suite does not run under pytest-xdist (-n {workers or ''}): each process "
+                         f"would see a part of one implementation's run, and the whole-run checks and the verdict "
+                         f"table only that part. Run it without -n, or use dropout-check SPEC... -n N, which "
+                         f"verifies N implementations at once, each whole, in worker processes of their own")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -120,10 +124,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from .targets import resolve_target
 
     try:
-        for message in unknown_environment(os.environ):
-            raise UsageError(message)
+        _refuse_xdist(config)
         run = run_config.from_values(_given(config), os.environ, via_cli=config.getoption("dropout_via_cli"),
                                      invocation_dir=str(config.invocation_params.dir))
+        if not run.via_cli:  # dropout-check checked them itself, before it started its workers
+            check_destinations(run.report, run.invocation_dir, os.environ, flag="--dropout-report")
         _check_device(run.device)
         targets = [resolve_target(spec, convention=run.convention, kind=run.kind, call_timeout=run.call_timeout,
                                   compile=run.compile) for spec in run.specs]
@@ -186,8 +191,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Tell dropout-check's supervisor which properties will run (after -k and deselection)."""
-    if not _active(session.config) or not events.connected():
+    """Keep the properties that will run (after -k and deselection): a property the run never
+    reaches (-x, --maxfail) is "not run" in the table, never silently absent. A worker of
+    dropout-check also tells its supervisor."""
+    if not _active(session.config):
+        return
+    session.config.stash[_PLANNED] = [item for item in session.items if _target_of(item) is not None]
+    if not events.connected():
         return
     from .outcomes import statement_of, variant_of
 
@@ -271,16 +281,20 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         outcome = outcome_from(item, target.spec, item.stash.get(_PHASES, {}), item.stash.get(_EXCEPTION, None),
                                harness.current_test(), findings, time.perf_counter() - started)
         item.config.stash[_OUTCOMES].append(outcome)
+        item.config.stash.setdefault(_REACHED, set()).add(item.nodeid)
         events.emit("outcome", id=item.nodeid, outcome=outcome.to_json())
     return result
 
 
 def collected_report(config: pytest.Config, interrupted: bool = False) -> Any:
     """The run so far as a RunReport (the terminal table and the report files are made from it)."""
-    from .outcomes import build_report
+    from .outcomes import build_report, not_reached
 
     targets = config.stash[_TARGETS]
-    outcomes: list[Any] = config.stash[_OUTCOMES]
+    reached = config.stash.get(_REACHED, set())
+    outcomes: list[Any] = config.stash[_OUTCOMES] + [
+        not_reached(item, _target_of(item).spec, "the pytest run stopped before it (-x, --maxfail or an interrupt)")
+        for item in config.stash.get(_PLANNED, []) if item.nodeid not in reached]
     return build_report(run_config.current(), targets, outcomes,
                         seconds=time.perf_counter() - config.stash[_STARTED], interrupted=interrupted)
 
@@ -297,5 +311,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
     run = run_config.current()
     if run.report:
-        for path in write_reports(report, Path(run.invocation_dir) / run.report):
+        for path in write_reports(report, report_folder(run.invocation_dir, run.report)):
             terminalreporter.write_line(f"dropout: wrote {path}")

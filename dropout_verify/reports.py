@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -58,14 +59,19 @@ def markdown(report: RunReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+# A property not run (after a hang, a lost worker, an interrupt) is counted as skipped, with
+# its reason: the failure that caused it is counted once, where it happened.
+_SKIPPED = ("n/a", "not supported", "not run")
+
+
 def junit_xml(report: RunReport) -> str:
     """One testsuite per implementation, one testcase per property; failures carry the contract message."""
     suites = ElementTree.Element("testsuites", name="dropout-verify")
     for result in report.implementations:
         suite = ElementTree.SubElement(
             suites, "testsuite", name=result.spec, tests=str(len(result.outcomes)),
-            failures=str(sum(o.verdict in ("FAIL", "not run") for o in result.outcomes)),
-            skipped=str(sum(o.verdict in ("n/a", "not supported") for o in result.outcomes)),
+            failures=str(sum(o.verdict == "FAIL" for o in result.outcomes)),
+            skipped=str(sum(o.verdict in _SKIPPED for o in result.outcomes)),
             time=f"{result.seconds:.3f}",
         )
         for outcome in result.outcomes:
@@ -76,10 +82,10 @@ def junit_xml(report: RunReport) -> str:
             for decision in outcome.decisions:
                 ElementTree.SubElement(properties, "property", name=f"pvalue: {decision.name}",
                                        value=f"{decision.pvalue:.6g} (alpha {decision.alpha:.3g})")
-            if outcome.verdict in ("FAIL", "not run"):
+            if outcome.verdict == "FAIL":
                 failure = ElementTree.SubElement(case, "failure", message=outcome.reason or outcome.verdict)
                 failure.text = outcome.message or outcome.reason
-            elif outcome.verdict in ("n/a", "not supported"):
+            elif outcome.verdict in _SKIPPED:
                 ElementTree.SubElement(case, "skipped", message=f"{outcome.verdict}: {outcome.reason}")
             if outcome.notes:
                 ElementTree.SubElement(case, "system-out").text = "\n".join(outcome.notes)
@@ -145,6 +151,11 @@ def write_reports(report: RunReport, folder: Path) -> list[Path]:
                 written += plot_evidence(outcome, plots)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown(report))
+        # Checked before the run (destinations); if it went away since, the verdict still stands.
+        try:
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown(report))
+        except OSError as error:
+            print(f"dropout: could not append the report to $GITHUB_STEP_SUMMARY ({summary}): "
+                  f"{error.strerror or error}", file=sys.stderr)
     return written

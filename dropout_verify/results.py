@@ -24,7 +24,10 @@ __all__ = [
     "ImplementationResult",
     "PropertyOutcome",
     "RunReport",
+    "StateChange",
+    "implementation_findings",
     "merge_outcomes",
+    "state_findings",
 ]
 
 SCHEMA = "dropout-verify/report"
@@ -84,6 +87,33 @@ class Decision:
 
 
 @dataclass
+class StateChange:
+    """Calls of an implementation that changed torch's global state in one way (undone after
+    each call, judged under C1): the change, how many calls made it, and the first of them."""
+
+    change: str  # "grad mode True -> False"
+    calls: int
+    first_call: str  # "f(x: float32 (64,), p=0.5)"
+
+    def describe(self) -> str:
+        calls = "1 call" if self.calls == 1 else f"{self.calls} calls"
+        return f"{calls} changed torch's global state: {self.change} (the first: {self.first_call})"
+
+
+def state_findings(changes: list[StateChange]) -> list[StateChange]:
+    """The same changes merged (counts added, the first call kept), in the order first seen:
+    a grad-mode change in every call is one finding, not one line per call."""
+    merged: dict[str, StateChange] = {}
+    for change in changes:
+        known = merged.get(change.change)
+        if known is None:
+            merged[change.change] = StateChange(change.change, change.calls, change.first_call)
+        else:
+            known.calls += change.calls
+    return list(merged.values())
+
+
+@dataclass
 class PropertyOutcome:
     """The verdict of one property for one implementation, with its evidence."""
 
@@ -108,6 +138,7 @@ class PropertyOutcome:
     # statistical property makes is checked against C2 first, so a wrong value fails C6's
     # pair test as "C2". Empty otherwise.
     violated: str = ""
+    state_changes: list[StateChange] = field(default_factory=list)  # torch's global state, changed by calls
 
     @builtins.property  # "property" is a field of this class
     def label(self) -> str:
@@ -127,6 +158,7 @@ class PropertyOutcome:
     def from_json(cls, data: dict[str, Any]) -> PropertyOutcome:
         fields = dict(data)
         fields["decisions"] = [Decision.from_json(d) for d in data.get("decisions", [])]
+        fields["state_changes"] = [StateChange(**c) for c in data.get("state_changes", [])]
         return cls(**fields)
 
 
@@ -149,6 +181,7 @@ def merge_outcomes(outcomes: list[PropertyOutcome]) -> list[PropertyOutcome]:
         failing = [o for o in group if o.verdict == worst.verdict]
         combined = PropertyOutcome(**{**worst.__dict__, "decisions": [d for o in group for d in o.decisions],
                                       "notes": list(dict.fromkeys(n for o in group for n in o.notes)),
+                                      "state_changes": state_findings([c for o in group for c in o.state_changes]),
                                       "seconds": round(sum(o.seconds for o in group), 3), "variant": ""})
         combined.variants = [{"variant": o.variant, "verdict": o.verdict, "reason": o.reason} for o in group]
         if worst.verdict == "FAIL" and len(failing) > 1:
@@ -156,6 +189,13 @@ def merge_outcomes(outcomes: list[PropertyOutcome]) -> list[PropertyOutcome]:
             combined.message = f"{worst.message}\n  (also fails for the cases: {others})"
         merged.append(combined)
     return merged
+
+
+def implementation_findings(outcomes: list[PropertyOutcome], lost: list[str] | None = None) -> list[str]:
+    """An implementation's findings: workers lost, then each distinct change of torch's global
+    state its calls made (with their count), over every property."""
+    changes = state_findings([c for o in outcomes for c in o.state_changes])
+    return list(dict.fromkeys(lost or [])) + [c.describe() for c in changes]
 
 
 @dataclass
@@ -166,7 +206,7 @@ class ImplementationResult:
     kind: str = ""
     kind_source: str = ""  # "option", "declared", "torch" or "default"
     outcomes: list[PropertyOutcome] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)  # global state changes, lost workers
+    findings: list[str] = field(default_factory=list)  # lost workers, then global state changes
     seconds: float = 0.0
     interrupted: bool = False
 

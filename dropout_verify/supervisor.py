@@ -10,12 +10,18 @@ So the supervisor (this module; it never imports torch or user code)
    (which property and example is running, each outcome as data) from a pipe and its call
    clock from the watch slot (``watch``);
 3. when a call outlives the time limit, asks the worker for its Python stack (SIGUSR1),
-   ends it (SIGKILL) and fails the running property as hung; when the worker dies (a signal,
-   an exit), fails the running property with the signal or status and the implementation's
-   last frame from the fault dump; then starts a new worker for the properties not yet run,
-   until ``MAX_LOST_WORKERS`` workers of one implementation were lost, after which the rest
-   are reported "not run";
-4. on Ctrl-C, ends the workers and returns the verdicts reached so far, marked interrupted.
+   ends it (SIGKILL), fails the running property as hung and reports the properties not yet
+   run as "not run (hung in PROPERTY)": a hang costs one call limit, not one per property;
+4. when the worker dies (a signal, an exit), fails the running property with the signal or
+   status and the implementation's last frame from the fault dump, then starts a new worker
+   for the properties not yet run, until ``MAX_LOST_WORKERS`` workers of one implementation
+   were lost, after which the rest are reported "not run";
+5. on an interrupt (Ctrl-C, SIGTERM, SIGHUP: ``interrupt``), ends the workers' process groups
+   and returns the verdicts reached so far, marked interrupted; ``close`` removes the
+   temporary folder.
+
+Every outcome the supervisor decides itself (a hang, a crash, "not run") is also passed to
+``on_event`` as an ``outcome`` event, as the workers' own outcomes are.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,7 +45,7 @@ from typing import Any
 
 from .config import RunConfig
 from .options import UsageError
-from .results import ImplementationResult, PropertyOutcome, merge_outcomes
+from .results import ImplementationResult, PropertyOutcome, implementation_findings, merge_outcomes
 from .watch import WatchSlot
 
 __all__ = ["MAX_LOST_WORKERS", "Plan", "PlannedTest", "Supervisor", "usable_cores", "worker_threads"]
@@ -192,10 +199,14 @@ class Supervisor:
         self.workers: list[_Worker] = []
         self.environment: dict[str, str] = {}  # torch version, GPU: what the workers run on
         self.stopping = threading.Event()
+        self.stopped_by = "Ctrl-C"  # what interrupted the run, in words
         self._lock = threading.Lock()
 
-    def interrupt(self) -> None:
-        """Ctrl-C: end every worker; each verify() returns what it has, marked interrupted."""
+    def interrupt(self, reason: str | None = None) -> None:
+        """End every worker; each verify() returns what it has, marked interrupted by ``reason``
+        (Ctrl-C, SIGTERM, SIGHUP)."""
+        if reason is not None and not self.stopping.is_set():
+            self.stopped_by = reason
         self.stopping.set()
         with self._lock:
             workers = list(self.workers)
@@ -209,6 +220,9 @@ class Supervisor:
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the suite's own plugin, whatever is installed
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONFAULTHANDLER"] = ""
+        # Hypothesis caches what it reads of local modules under ./.hypothesis: keep the
+        # user's directory as it was (the suite keeps no example database either).
+        env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(self.folder / "hypothesis"))
         if self.threads is not None:
             env["OMP_NUM_THREADS"] = str(self.threads)  # torch reads it once, when it starts
         return env
@@ -371,6 +385,16 @@ class Supervisor:
             if event.get("event") == "outcome":
                 outcomes[event["id"]] = PropertyOutcome.from_json(event["outcome"])
 
+        def decide(test: PlannedTest, outcome: PropertyOutcome) -> None:
+            """An outcome the supervisor decides (not a worker): kept, and told like the others."""
+            outcomes[test.id] = outcome
+            self.on_event("outcome", {"id": test.id, "spec": spec, "outcome": outcome.to_json()})
+
+        def not_run(reason: str) -> None:
+            for test in planned:
+                if test.id not in outcomes:
+                    decide(test, self._not_run(test, reason))
+
         try:
             while len(outcomes) < len(planned):
                 if self.stopping.is_set():
@@ -383,29 +407,28 @@ class Supervisor:
                     break
                 if worker.finished is not None and not worker.killed_for:
                     # The worker ran to its end without these properties: nothing to retry.
-                    for test in planned:
-                        if test.id not in outcomes:
-                            outcomes[test.id] = self._not_run(
-                                test, f"the worker finished (pytest exit status {worker.finished}) without running "
-                                      f"it\n{self._log_tail(worker)}")
+                    not_run(f"the worker finished (pytest exit status {worker.finished}) without running it\n"
+                            f"{self._log_tail(worker)}")
                     break
                 lost += 1
-                cause = self._loss(worker, spec, by_id, outcomes)
+                cause, failed = self._loss(worker, spec, by_id, outcomes)
+                if failed is not None and worker.running is not None:
+                    decide(by_id[worker.running], failed)
                 result.findings.append(cause)
+                if worker.killed_for:
+                    # A hang: whatever hangs once would hang again in the next property, one
+                    # call limit each. One verdict; the rest are not run, and say why.
+                    not_run(f"hung in {failed.property if failed is not None else 'start-up'}")
+                    break
                 if lost >= MAX_LOST_WORKERS:
-                    for test in planned:
-                        if test.id not in outcomes:
-                            outcomes[test.id] = self._not_run(test, f"worker lost {lost} times (last: {cause})")
+                    not_run(f"worker lost {lost} times (last: {cause})")
                     break
         except KeyboardInterrupt:
             result.interrupted = True
             self.interrupt()
-            for test in planned:
-                if test.id not in outcomes:
-                    outcomes[test.id] = self._not_run(test, "the run was interrupted (Ctrl-C)")
+            not_run(f"the run was interrupted ({self.stopped_by})")
         result.outcomes = merge_outcomes([outcomes[test.id] for test in planned if test.id in outcomes])
-        result.findings = sorted(set(result.findings) | {n for o in result.outcomes for n in o.notes
-                                                         if "changed torch's global state" in n})
+        result.findings = implementation_findings(result.outcomes, lost=result.findings)
         result.seconds = time.monotonic() - started
         return result
 
@@ -415,8 +438,9 @@ class Supervisor:
                                message=f"not run: {reason}", variant=test.variant)
 
     def _loss(self, worker: _Worker, spec: str, by_id: dict[str, PlannedTest],
-              outcomes: dict[str, PropertyOutcome]) -> str:
-        """Fail the property a lost worker was running; return what happened, in words."""
+              outcomes: dict[str, PropertyOutcome]) -> tuple[str, PropertyOutcome | None]:
+        """What happened to a lost worker, in words, and the failure of the property it was
+        running (None when it was between properties)."""
         code = worker.process.returncode
         if worker.killed_for:
             what = f"hung: {worker.killed_for}"
@@ -429,11 +453,12 @@ class Supervisor:
         if running is None or running not in by_id:
             pending = [t for t in by_id.values() if t.id not in outcomes]
             if not worker.hello or not pending:
-                return f"{spec}: the worker {what.removeprefix('the implementation ')} before any property started" \
-                       f"\n{self._log_tail(worker)}"
-            return f"{spec}: the worker {what} between properties"
+                return (f"{spec}: the worker {what.removeprefix('the implementation ')} before any property started"
+                        f"\n{self._log_tail(worker)}"), None
+            return f"{spec}: the worker {what} between properties", None
         test = by_id[running]
-        reproduce = self.run.command(spec=spec, selector=test.property)
+        # A hang's reproduce line names the limit it was judged by, whatever the default is then.
+        reproduce = self.run.command(spec=spec, selector=test.property, call_timeout=bool(worker.killed_for))
         lines = [f"{test.contract} {test.title} ({test.claim}) does not hold for {spec}",
                  "  expected: every call to return" + (f" within {self.run.call_timeout:g} s" if worker.killed_for
                                                          else " (no crash, no exit of the process)"),
@@ -446,23 +471,18 @@ class Supervisor:
         if worker.example:
             lines.append(f"  example:  {worker.example} device={self.run.device}")
         lines.append(f"  reproduce: {reproduce}")
-        outcomes[running] = PropertyOutcome(
+        failed = PropertyOutcome(
             implementation=spec, property=test.property, contract=test.contract, title=test.title, claim=test.claim,
             verdict="FAIL", reason=f"the implementation {what}", expected="every call returns",
             seen=f"the implementation {what}", message="\n".join(lines), reproduce=reproduce, variant=test.variant,
         )
-        return f"{spec}: {test.property}: the implementation {what}" + (f" at {own}" if own else "")
+        return f"{spec}: {test.property}: the implementation {what}" + (f" at {own}" if own else ""), failed
 
     def close(self) -> None:
-        for worker in self.workers:
+        """End every worker's process group that is still running and remove the temporary folder."""
+        with self._lock:
+            workers = list(self.workers)
+        for worker in workers:
             if worker.process.poll() is None:
                 self._kill(worker)
-        for path in self.folder.glob("*"):
-            try:
-                path.unlink()
-            except OSError:
-                pass
-        try:
-            self.folder.rmdir()
-        except OSError:
-            pass
+        shutil.rmtree(self.folder, ignore_errors=True)

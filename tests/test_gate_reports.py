@@ -23,6 +23,8 @@ import pytest
 from dropout_verify.cli import Progress
 from tests.helpers import ROOT, dropout_check, environment, pytest_run, read_report
 
+pytestmark = pytest.mark.subprocess
+
 SPECS = ("tests.mutants:first_element_always_kept", "torch.nn.functional:dropout")
 SELECT = "test_positions_share_one_keep_rate or test_support or test_invalid_probability"
 
@@ -107,25 +109,31 @@ def test_interrupt_prints_the_verdicts_so_far_and_exits_2() -> None:
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2, (out[-2000:], err[-2000:])
-    assert "interrupted" in out and "not run" in out
+    assert "interrupted" in out and "not run" in out and "(Ctrl-C)" in out
     assert "Traceback" not in err
 
 
-def test_progress_line_only_on_a_terminal() -> None:
+def test_progress_line_on_a_terminal_and_a_line_per_property_in_a_log() -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    terminal, log = Terminal(), io.StringIO()
-    for stream in (terminal, log):
-        progress = Progress(2, stream=stream)
+    terminal, said = Terminal(), []
+    for live in (True, False):
+        progress = Progress(2, live=live, say=said.append, stream=terminal)
         progress.plan("a:b", 1, 10)
         progress.event("test_start", {"spec": "a:b", "property": "test_keep_rate"})
-        progress.event("outcome", {"outcome": {"implementation": "a:b"}})
+        progress.event("outcome", {"outcome": {"implementation": "a:b", "property": "test_keep_rate",
+                                               "contract": "C3", "title": "keep rate", "verdict": "pass",
+                                               "seconds": 1.25}})
+        for _ in range(3):  # a hang: the rest is not run, said once
+            progress.event("outcome", {"outcome": {"implementation": "a:b", "property": "test_x",
+                                                   "verdict": "not run", "reason": "hung in test_y"}})
         progress.clear()
     assert "[1/2] a:b: 0/10 properties, running test_keep_rate" in terminal.getvalue()
     assert "\r" in terminal.getvalue()
-    assert log.getvalue() == ""
+    assert said == ["dropout: [1/2] a:b 1/10  C3 keep rate  test_keep_rate  pass  (1.2 s)",
+                    "dropout: [1/2] a:b: the 9 properties not yet run are not run (hung in test_y)"]
 
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, dropout_check, environment
+
+pytestmark = pytest.mark.subprocess
 
 KERNELS = '''
 import torch
@@ -62,10 +65,34 @@ def test_bad_options_are_usage_errors(arguments: list[str], fragments: list[str]
     usage_error(dropout_check("torch.nn.functional:dropout", *arguments), *fragments)
 
 
-def test_misspelt_environment_variable_is_a_usage_error_not_a_green_run() -> None:
-    usage_error(dropout_check("--level", "quick", DROPOUT_IMPLS="mykernels:fine"),
-                "unknown environment variable DROPOUT_IMPLS; did you mean 'DROPOUT_IMPL'")
+def test_other_dropout_variables_are_ignored_and_named_in_the_header() -> None:
+    """A project's DROPOUT_RATE is none of the suite's business; a misspelt DROPOUT_IMPLS is
+    named, with a did-you-mean, in the header of a run that says it verified the references."""
+    finished = dropout_check("--level", "quick", "-k", "test_p_one", DROPOUT_IMPLS="mykernels:fine",
+                             DROPOUT_RATE="0.1")
+    assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
+    header = finished.stdout.split("\n\n")[0]
+    assert "dropout: ignored: DROPOUT_IMPLS (no option of the suite; did you mean 'DROPOUT_IMPL'" in header
+    assert "dropout: ignored: DROPOUT_RATE (no option of the suite" in header
+    assert "no implementation was named, so only the built-in references were verified" in finished.stdout
     usage_error(dropout_check(DROPOUT_LEVEL="fast"), "expected the environment variable DROPOUT_LEVEL to be one of")
+
+
+@pytest.mark.parametrize("report, summary, fragment", [
+    ("/proc/nope", None, "expected --report to name a folder the run can write, but '/proc/nope' cannot be written"),
+    ("a-file", None, "expected --report to name a folder, but 'a-file' is a file"),
+    ("reports", "missing/summary.md", "expected $GITHUB_STEP_SUMMARY to name a file in an existing folder"),
+    ("reports", ".", "expected $GITHUB_STEP_SUMMARY to name a file, but '.' is a folder"),
+])
+def test_unwritable_report_destinations_are_usage_errors_before_any_work(
+        tmp_path: Path, report: str, summary: str | None, fragment: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    extra = {"GITHUB_STEP_SUMMARY": summary} if summary is not None else {}
+    started = time.monotonic()
+    finished = dropout_check("torch.nn.functional:dropout", "--report", report, cwd=tmp_path, **extra)
+    usage_error(finished, fragment)
+    assert time.monotonic() - started < 10  # no worker was started
+    assert finished.stdout == ""
 
 
 def test_no_spec_says_it_verified_only_the_built_in_references() -> None:

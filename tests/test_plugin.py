@@ -18,6 +18,8 @@ import torch
 from dropout_verify.harness import seeded
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.subprocess
+
 pytest_plugins = ["pytester"]
 
 
@@ -63,7 +65,7 @@ def test_option_wakes_it_with_a_header(user: pytest.Pytester) -> None:
         "dropout: implementations tests.badimpls:fine (element) (convention drop, device cpu)",
         "dropout: level quick, seed 7; false-alarm budget 1e-06 per implementation*",
         "*keep-rate bias 0.01 over units*",
-        "dropout: reproduce: pytest properties --dropout-impl tests.badimpls:fine --dropout-seed 7 --dropout-level "
+        "dropout: reproduce: pytest */properties --dropout-impl tests.badimpls:fine --dropout-seed 7 --dropout-level "
         "quick --dropout-alpha 1e-06",
         "*dropout verdicts*",
         "C2 support*test_support*pass*",
@@ -81,11 +83,34 @@ def test_usage_errors_exit_4(user: pytest.Pytester, arguments: list[str], messag
     result.stderr.fnmatch_lines([message])
 
 
-def test_misspelt_variable_is_a_usage_error(user: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_projects_dropout_variables_leave_it_dormant(user: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DROPOUT_RATE", "0.1")  # a model's hyper-parameter, common in ML projects
+    user.makepyfile(test_a="def test_a():\n    pass\n")
+    result = run(user)
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0 and "dropout:" not in result.stdout.str()
+
+
+def test_misspelt_variable_is_named_in_the_header(user: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DROPOUT_IMPLS", "tests.badimpls:fine")
-    result = run(user, "--pyargs", "dropout_verify.properties")
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-level", "quick", "-k", "test_p_one")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["dropout: ignored: DROPOUT_IMPLS (no option of the suite; did you mean "
+                                 "'DROPOUT_IMPL'*"])
+
+
+def test_xdist_is_refused_with_a_pointer_to_dropout_check(user: pytest.Pytester) -> None:
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-level", "quick", "-n", "2")
     assert result.ret == 4
-    result.stderr.fnmatch_lines(["*unknown environment variable DROPOUT_IMPLS; did you mean 'DROPOUT_IMPL'*"])
+    result.stderr.fnmatch_lines(["*does not run under pytest-xdist (-n 2)*dropout-check SPEC... -n N*"])
+
+
+def test_a_run_stopped_by_x_lists_what_it_did_not_reach(user: pytest.Pytester) -> None:
+    result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl", "tests.mutants:no_rescale",
+                 "--dropout-level", "quick", "-x", "-k", "test_support or test_p_one or test_eval_mode")
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "FAIL" in out and "not run" in out and "-x, --maxfail or an interrupt" in out
 
 
 def test_failure_prints_evidence_and_a_command_that_replays_it(user: pytest.Pytester) -> None:
@@ -144,4 +169,4 @@ def test_reproduce_names_this_environments_pytest_when_it_is_not_on_path(user: p
     result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl", "tests.badimpls:fine",
                  "--dropout-level", "quick", "-k", "test_support")
     ours = Path(sys.executable).parent / "pytest"
-    result.stdout.fnmatch_lines([f"dropout: reproduce: {ours} properties --dropout-impl tests.badimpls:fine *"])
+    result.stdout.fnmatch_lines([f"dropout: reproduce: {ours} */properties --dropout-impl tests.badimpls:fine *"])
