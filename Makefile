@@ -1,6 +1,7 @@
 # The README's two commands, each doing all of its own set-up on a fresh machine:
 #   make check   verify dropout implementations (ARGS="MODULE:ATTR --level quick" to choose)
 #   make test    run the project's own tests (what .ci/run runs, after make lint)
+#   make test-fast  the contributors' quick loop: tests/ in-process only, no subprocess or slow tests (< 2 min)
 PYTHON ?= python3
 VENV ?= .venv
 # The CPU build of torch 2.13.0; pyproject.toml states the range the project supports.
@@ -17,11 +18,18 @@ $(INSTALLED): pyproject.toml
 check: $(INSTALLED)
 	$(BIN)/dropout-check $(ARGS)
 
+# The project's tests on both cores, then the property suite over the built-in references in
+# one process (it refuses pytest-xdist: whole-run checks must see every call of a run).
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 tests $(ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider properties $(ARGS)
+
+# tests/ only (not the property suite in properties/), without xdist; the marks are pyproject.toml's.
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest tests -m "not subprocess and not slow" -p no:cacheprovider -q $(ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-.PHONY: check test lint
+.PHONY: check test test-fast lint

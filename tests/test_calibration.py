@@ -21,6 +21,9 @@ from scipy import stats as scipy_stats
 
 from dropout_verify import stats
 
+# Thousands of simulated data sets per check (about two minutes): left out of make test-fast.
+pytestmark = pytest.mark.slow
+
 CALIBRATION_ALPHA = 1e-4
 U_GRID = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 REPLICATES = 4000

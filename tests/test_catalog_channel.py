@@ -8,6 +8,8 @@ import pytest
 from tests import family_mutants
 from tests.catalog import CHANNEL, failed, run_suite
 
+pytestmark = pytest.mark.subprocess
+
 CORRECT = [name for name in family_mutants.CORRECT if "1d" in name or "2d" in name or "3d" in name]
 
 

@@ -12,6 +12,8 @@ import pytest
 from tests import mutants
 from tests.catalog import ELEMENTWISE, failed, run_suite, spec
 
+pytestmark = pytest.mark.subprocess
+
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:

@@ -223,6 +223,7 @@ class TestBadInput:
         assert torch.equal(x, torch.ones(3))
         assert torch.equal(state, torch.get_rng_state())
 
+    @pytest.mark.subprocess  # runs python -O
     def test_errors_are_raised_under_python_O(self, dropout, tmp_path):
         """Validation must not be an assert, which ``python -O`` strips."""
         import subprocess

@@ -6,10 +6,13 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
 from hypothesis.errors import FlakyFailure
 
 from dropout_verify.outcomes import _innermost, _raised_at
 from tests.helpers import dropout_check, read_report
+
+pytestmark = pytest.mark.subprocess
 
 KERNEL = textwrap.dedent('''
     import torch

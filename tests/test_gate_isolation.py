@@ -21,6 +21,8 @@ import pytest
 from dropout_verify.supervisor import usable_cores, worker_threads
 from tests.helpers import dropout_check, environment, evidence, read_report, verdicts
 
+pytestmark = pytest.mark.subprocess
+
 REFERENCE = "torch.nn.functional:dropout"
 MISBEHAVING = {
     "tests.badimpls:loops_forever": "hung: a call ran past the time limit of 2 s",

@@ -16,6 +16,8 @@ import pytest
 
 from tests.helpers import dropout_check, evidence, read_report, verdicts
 
+pytestmark = pytest.mark.subprocess
+
 REFERENCE = "torch.nn.functional:dropout"
 STATE = {
     "tests.badimpls:disables_grad": "grad mode: True -> False",

@@ -17,6 +17,8 @@ import torch
 from dropout_verify.attention import _backend_present
 from tests.helpers import dropout_check, read_report
 
+pytestmark = pytest.mark.subprocess
+
 
 def test_time_budget_stops_within_two_seconds_of_its_deadline(tmp_path: Path) -> None:
     finished = dropout_check("torch.nn.functional:dropout", "--time", "5", "-k", "test_keep_rate_until_deadline",

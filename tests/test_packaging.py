@@ -19,6 +19,8 @@ import pytest
 
 from tests.helpers import ROOT, read_report, verdicts
 
+pytestmark = pytest.mark.subprocess
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
