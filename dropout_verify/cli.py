@@ -36,7 +36,7 @@ from .config import RunConfig, from_values
 from .destinations import check_destinations, report_folder
 from .options import OPTIONS, UsageError
 from .results import ImplementationResult, RunReport
-from .supervisor import usable_cores, worker_threads
+from .supervisor import check_select, usable_cores, worker_threads
 
 __all__ = ["main"]
 
@@ -293,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         run, jobs = _configure(args)
+        check_select(args.select)
         check_destinations(run.report, run.invocation_dir, os.environ)
     except UsageError as error:
         print(f"dropout-check: error: {error}", file=sys.stderr)

@@ -4,7 +4,8 @@ An implementation may loop forever, block in C, abort, segfault, exit, or change
 global state; none of that may cost another implementation its verdict, or the run its end.
 So the supervisor (this module; it never imports torch or user code)
 
-1. starts one *collect* worker that resolves every spec and lists the properties (a bad spec
+1. checks the ``-k`` expression (``check_select``: pytest's compiler alone), then starts one
+   *collect* worker that resolves every spec and lists the properties (a bad spec or ``-k``
    is a usage error, exit 4, before anything runs);
 2. verifies each implementation in a *run* worker of its own (``worker``), reading its events
    (which property and example is running, each outcome as data) from a pipe and its call
@@ -48,7 +49,7 @@ from .options import UsageError
 from .results import ImplementationResult, PropertyOutcome, implementation_findings, merge_outcomes
 from .watch import WatchSlot
 
-__all__ = ["MAX_LOST_WORKERS", "Plan", "PlannedTest", "Supervisor", "usable_cores", "worker_threads"]
+__all__ = ["MAX_LOST_WORKERS", "Plan", "PlannedTest", "Supervisor", "check_select", "usable_cores", "worker_threads"]
 
 MAX_LOST_WORKERS = 3
 STARTUP_LIMIT_S = 300.0  # a worker that has not said hello by then is stuck in start-up
@@ -99,6 +100,48 @@ def worker_threads(workers: int, cores: int, environ: Mapping[str, str]) -> int 
     if workers <= 1 or "OMP_NUM_THREADS" in environ or "MKL_NUM_THREADS" in environ:
         return None
     return max(1, cores // workers)
+
+
+def _bad_select(expression: str, reason: str) -> str:
+    return f"expected -k to be a pytest expression, but {expression!r} is not one: {reason}"
+
+
+def check_select(expression: str | None) -> None:
+    """A UsageError unless pytest can compile ``expression`` (``-k``): before any worker starts.
+
+    Only pytest's expression compiler is imported here (about 50-80 ms with what it pulls in),
+    never torch or a spec, and only when there is a ``-k``. What compiles but fails later (a
+    call parameter, ``-k 'name(x=1)'``) is read from the collect worker's answer (``collect``).
+    """
+    text = (expression or "").lstrip()  # pytest drops leading blanks; an empty -k selects everything
+    if not text:
+        return
+    try:
+        from _pytest.mark import expression as pytest_expression
+        compile_expression = pytest_expression.Expression.compile
+    except (ImportError, AttributeError):  # a pytest that moved it: collect reads the worker's answer
+        return
+    # pytest < 8.4 raises its own ParseError ("at column N: ..."), later ones a SyntaxError.
+    parse_error: type[Exception] = getattr(pytest_expression, "ParseError", SyntaxError)
+    try:
+        compile_expression(text)
+    except (SyntaxError, parse_error) as error:
+        reason = f"at column {error.offset}: {error.msg}" if isinstance(error, SyntaxError) else str(error)
+        raise UsageError(_bad_select(str(expression), reason)) from None
+
+
+def _select_error(expression: str, log: str) -> str | None:
+    """What pytest said of the -k expression in a worker's log (it exits with status 4), or None."""
+    for line in log.splitlines():
+        if not line.startswith("ERROR:"):
+            continue
+        message = line.removeprefix("ERROR:").strip()
+        if message.startswith("Wrong expression passed to '-k'"):
+            reason = message.removeprefix("Wrong expression passed to '-k':").strip()
+            return _bad_select(expression, reason.removeprefix(f"{expression.lstrip()}:").strip() or message)
+        if "Keyword expressions" in message:  # "... do not support call parameters."
+            return _bad_select(expression, message)
+    return None
 
 
 def _signal_name(returncode: int) -> str:
@@ -336,7 +379,8 @@ class Supervisor:
 
     # ------------------------------------------------------------------ collect
     def collect(self, specs: list[str]) -> Plan:
-        """Resolve every spec and list its properties, in one isolated worker; UsageError on a bad spec."""
+        """Resolve every spec and list its properties, in one isolated worker; UsageError on a bad
+        spec, on a -k expression pytest rejects and on one that selects no property."""
         targets: dict[str, dict[str, str]] = {}
         tests: dict[str, list[PlannedTest]] = {spec: [] for spec in specs}
 
@@ -349,6 +393,7 @@ class Supervisor:
                 for test in event["tests"]:
                     tests.setdefault(test["spec"], []).append(PlannedTest(**test))
 
+        check_select(self.select)  # a bad -k is the user's, not the specs': said before any worker starts
         worker = self._start("collect", specs, [])
         limit = self.run.call_timeout + 60.0
         while worker.process.poll() is None:
@@ -366,6 +411,10 @@ class Supervisor:
         code = worker.process.returncode
         if self.select and code == 5 and not any(tests.values()):  # pytest: no tests collected
             raise UsageError(f"-k {self.select!r} selects no property")
+        if self.select and code == 4:  # pytest's usage error: a -k it took apart later than check_select
+            select_error = _select_error(self.select, self._log_tail(worker, lines=40))
+            if select_error is not None:
+                raise UsageError(select_error)
         if code != 0 or worker.finished is None:
             own, _ = last_frames(self._dump_text(worker))
             raise UsageError(f"resolving the specs {', '.join(specs)} failed ({_signal_name(code)})"
