@@ -1,9 +1,9 @@
 """The settings of one run (targets, kind, level, budget, seed, device) and where tests find them.
 
 The pytest plugin builds a :class:`RunConfig` from its options (``options.OPTIONS``) in
-``pytest_configure`` and installs it with :func:`install`; property modules and the harness
-read it with :func:`current`. ``dropout-check`` builds the same object to print its header
-and the commands that reproduce a run. Nothing here imports torch.
+``pytest_configure`` and keeps it in the run (``run.Run.settings``), where properties and the
+harness read it. ``dropout-check`` builds the same object to print its header and the
+commands that reproduce a run. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from .levels import LEVELS, POWER, Effects, decision_count
 from .options import UsageError, ignored_environment, option, parse_value
 
-__all__ = ["DEFAULT_SPECS", "RunConfig", "current", "install", "specs_from"]
+__all__ = ["DEFAULT_SPECS", "RunConfig", "from_values", "properties_dir", "specs_from", "suite_location"]
 
 DEFAULT_CALL_TIMEOUT = float(option("call-timeout").default or 60)
 
@@ -193,22 +193,6 @@ def from_values(values: Mapping[str, object | None], environ: Mapping[str, str],
         invocation_dir=invocation_dir or os.getcwd(),
         ignored_environment=tuple(ignored_environment(environ)),
     )
-
-
-_CURRENT: RunConfig | None = None
-
-
-def install(config: RunConfig | None) -> None:
-    global _CURRENT
-    _CURRENT = config
-
-
-def current() -> RunConfig:
-    """The installed run, or one built from the environment (a property module imported
-    outside a run, e.g. by a documentation tool)."""
-    if _CURRENT is not None:
-        return _CURRENT
-    return from_values({}, os.environ, via_cli=False)
 
 
 def properties_dir() -> Path:

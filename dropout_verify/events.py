@@ -1,8 +1,9 @@
 """The worker's side of the channel to its supervisor: one JSON object per line on a pipe.
 
-The plugin and the harness call :func:`emit` (a no-op outside a worker), so the supervisor
-learns which property and example is running, and receives each property's outcome as
-data, before anything can crash the worker.
+A :class:`Channel` belongs to a run (``run.Run.channel``): the plugin and the harness emit on
+it, so the supervisor learns which property and example is running, and receives each
+property's outcome as data, before anything can crash the worker. Outside a worker of
+``dropout-check`` the channel has no pipe and emitting does nothing.
 """
 
 from __future__ import annotations
@@ -11,26 +12,25 @@ import json
 import os
 from typing import Any
 
-__all__ = ["connect", "connected", "emit"]
-
-_FD: int | None = None
+__all__ = ["Channel"]
 
 
-def connect(fd: int) -> None:
-    global _FD
-    _FD = fd
+class Channel:
+    """Events to the supervisor, on the pipe ``fd`` (None: not a worker, nothing is sent)."""
 
+    def __init__(self, fd: int | None = None) -> None:
+        self.fd = fd
 
-def connected() -> bool:
-    return _FD is not None
+    @property
+    def connected(self) -> bool:
+        return self.fd is not None
 
-
-def emit(event: str, **data: Any) -> None:
-    """Send one event; it is written whole before this returns (the worker may die next)."""
-    if _FD is None:
-        return
-    payload = (json.dumps({"event": event, **data}, default=str) + "\n").encode()
-    view = memoryview(payload)
-    while view:
-        written = os.write(_FD, view)
-        view = view[written:]
+    def emit(self, event: str, **data: Any) -> None:
+        """Send one event; it is written whole before this returns (the worker may die next)."""
+        if self.fd is None:
+            return
+        payload = (json.dumps({"event": event, **data}, default=str) + "\n").encode()
+        view = memoryview(payload)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]

@@ -1,4 +1,4 @@
-"""Every call of an implementation goes through :func:`guarded_call`: a time limit and a state check.
+"""Every call of an implementation goes through :meth:`CallGuard.call`: a time limit and a state check.
 
 * Time: in a worker started by ``dropout-check`` the call is marked in the watch slot
   (``watch``), and the supervisor ends the worker from outside if the call outlives its
@@ -7,6 +7,10 @@
   ``dropout-check`` for that).
 * State: torch's process-wide state (``state``) is read before and after the call; what the
   call changed is undone at once and recorded as a finding about the implementation.
+
+A :class:`CallGuard` belongs to a run (``run.Run.guard``) and is shared by its targets: it
+holds the watch slot, the findings since the plugin last took them, and every finding of the
+run by implementation.
 """
 
 from __future__ import annotations
@@ -20,17 +24,7 @@ from typing import Any, TypeVar
 from . import state
 from .watch import WatchSlot
 
-__all__ = [
-    "CallTimeout",
-    "StateFinding",
-    "assign_findings",
-    "findings_for",
-    "guarded_call",
-    "install_slot",
-    "pending",
-    "reset",
-    "take_findings",
-]
+__all__ = ["CallGuard", "CallTimeout", "StateFinding"]
 
 T = TypeVar("T")
 
@@ -54,40 +48,46 @@ class StateFinding:
         return "; ".join(c.describe() for c in self.changes)
 
 
-_SLOT: WatchSlot | None = None
-_FINDINGS: list[StateFinding] = []  # since the last take
-_BY_SPEC: dict[str, list[StateFinding]] = {}  # every finding of the run, per implementation
+class CallGuard:
+    """The time limit and the state check around every call of the run's implementations."""
 
+    def __init__(self, slot: WatchSlot | None = None) -> None:
+        self.slot = slot  # dropout-check's watch slot; None: an in-process alarm
+        self._pending: list[StateFinding] = []  # since the last take
+        self._by_spec: dict[str, list[StateFinding]] = {}  # every finding of the run, per implementation
 
-def install_slot(slot: WatchSlot | None) -> None:
-    global _SLOT
-    _SLOT = slot
+    def call(self, call: Callable[[], T], describe: Callable[[], str], limit_s: float) -> T:
+        """Run ``call()`` under the time limit and the state check; ``describe()`` names the call."""
+        before = state.snapshot()
+        try:
+            if self.slot is not None:
+                self.slot.enter()
+                try:
+                    return call()
+                finally:
+                    self.slot.leave()
+            with _Alarm(limit_s):
+                return call()
+        finally:
+            after = state.snapshot()
+            if after != before:
+                self._pending.append(StateFinding(describe(), state.restore(before, after)))
 
+    def pending(self) -> list[StateFinding]:
+        """The findings recorded since the last take, left in place."""
+        return list(self._pending)
 
-def reset() -> None:
-    _FINDINGS.clear()
-    _BY_SPEC.clear()
+    def take_findings(self) -> list[StateFinding]:
+        """The findings recorded since the last take (the plugin takes them after each test)."""
+        taken, self._pending = self._pending, []
+        return taken
 
+    def assign_findings(self, spec: str, taken: list[StateFinding]) -> None:
+        self._by_spec.setdefault(spec, []).extend(taken)
 
-def pending() -> list[StateFinding]:
-    """The findings recorded since the last take, left in place."""
-    return list(_FINDINGS)
-
-
-def take_findings() -> list[StateFinding]:
-    """The findings recorded since the last take (the plugin takes them after each test)."""
-    taken = list(_FINDINGS)
-    _FINDINGS.clear()
-    return taken
-
-
-def assign_findings(spec: str, taken: list[StateFinding]) -> None:
-    _BY_SPEC.setdefault(spec, []).extend(taken)
-
-
-def findings_for(spec: str) -> list[StateFinding]:
-    """Every state change the implementation ``spec`` made in this process so far."""
-    return list(_BY_SPEC.get(spec, []))
+    def findings_for(self, spec: str) -> list[StateFinding]:
+        """Every state change the implementation ``spec`` made in this run so far."""
+        return list(self._by_spec.get(spec, []))
 
 
 class _Alarm:
@@ -112,22 +112,3 @@ class _Alarm:
     @staticmethod
     def _expire(signum: int, frame: object) -> None:
         raise CallTimeout()
-
-
-def guarded_call(call: Callable[[], T], describe: Callable[[], str], limit_s: float) -> T:
-    """Run ``call()`` under the time limit and the state check; ``describe()`` names the call."""
-    before = state.snapshot()
-    slot = _SLOT
-    try:
-        if slot is not None:
-            slot.enter()
-            try:
-                return call()
-            finally:
-                slot.leave()
-        with _Alarm(limit_s):
-            return call()
-    finally:
-        after = state.snapshot()
-        if after != before:
-            _FINDINGS.append(StateFinding(describe(), state.restore(before, after)))

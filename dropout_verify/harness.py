@@ -11,7 +11,12 @@
   call's unit keep decisions to a consumer, in time-limited batches (``guard``).
 * :func:`violation` builds the failure a user reads and the data a report holds: the
   contract point, what was expected, what was seen, the statistics, the example and one
-  command that reproduces it. :func:`record` keeps every decision a test makes, passing or not.
+  command that reproduces it; :func:`check_result` records a decision (passing or not) and
+  fails on a rejection.
+
+Every function that needs the run (its settings, the running test's record, the masks seen)
+takes the :class:`~dropout_verify.run.Run` as its first argument; a property receives it as
+``run`` (built with :func:`statistical` or :func:`exact`) or as the ``dropout_run`` fixture.
 """
 
 from __future__ import annotations
@@ -19,24 +24,24 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import hypothesis
-import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis import strategies as st
 
-from . import events
-from .config import current
 from .errors import NotSupported
 from .kinds import Kind
 from .levels import CHECKS
-from .stats import TestResult
+from .masks import HASHED_UNITS
+from .run import Run
+from .stats import Decision
 from .strategies import Case
 from .targets import ImplementationFailure, Target
 from .values import FLOAT32_P_NOTE, SupportCheck, unjudged
@@ -45,17 +50,12 @@ __all__ = [
     "STATEMENT_MARKER",
     "PropertyViolation",
     "Statement",
-    "TestContext",
-    "begin_test",
     "calls_for",
     "check_result",
     "checked_output",
     "claims",
-    "current_test",
     "exact",
-    "mask_registry",
-    "note",
-    "record",
+    "fixed_chunks",
     "reproduce_command",
     "sample_units",
     "seeded",
@@ -83,9 +83,14 @@ class Statement:
 
 def claims(statement: Statement) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a plain test as checking ``statement``; an ImplementationFailure in it becomes a
-    violation of that statement."""
+    violation of that statement. The test takes the ``dropout_target`` and ``dropout_run``
+    fixtures."""
 
     def decorate(test: Callable[..., Any]) -> Callable[..., Any]:
+        wanted = {"dropout_target", "dropout_run"} - set(inspect.signature(test).parameters)
+        if wanted:
+            raise TypeError(f"{test.__name__} claims {statement} but takes no {' or '.join(sorted(wanted))}")
+
         @functools.wraps(test)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -93,9 +98,8 @@ def claims(statement: Statement) -> Callable[[Callable[..., Any]], Callable[...,
             except NotSupported as error:
                 pytest.skip(f"not supported: {error}")
             except ImplementationFailure as failure:
-                target = kwargs.get("dropout_target")
-                raise violation(statement, target, expected=failure.expected,
-                                seen=str(failure)) from None
+                raise violation(kwargs["dropout_run"], statement, kwargs["dropout_target"],
+                                expected=failure.expected, seen=str(failure)) from None
 
         marked: Callable[..., Any] = getattr(pytest.mark, STATEMENT_MARKER)(statement)(wrapper)
         return marked
@@ -103,64 +107,26 @@ def claims(statement: Statement) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
-# ---------------------------------------------------------------------------- the current test
+# ---------------------------------------------------------------------------- the running example
 
 
-@dataclass
-class TestContext:
-    """What the running test has done so far: set by the plugin, filled by the harness."""
-
-    nodeid: str = ""
-    name: str = ""
-    spec: str = ""
-    location: tuple[str, ...] = ()  # the test as the reproduce command names it (pytest runs)
-    decisions: list[TestResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    case: Case | None = None
+def begin_example(run: Run, case: Case) -> None:
+    run.test.case = case
+    run.channel.emit("example", id=run.test.nodeid, example=case.describe())
 
 
-_CONTEXT = TestContext()
-
-
-def begin_test(nodeid: str, name: str, spec: str, location: tuple[str, ...]) -> TestContext:
-    global _CONTEXT
-    _CONTEXT = TestContext(nodeid, name, spec, location)
-    return _CONTEXT
-
-
-def current_test() -> TestContext:
-    return _CONTEXT
-
-
-def begin_example(case: Case) -> None:
-    _CONTEXT.case = case
-    events.emit("example", id=_CONTEXT.nodeid, example=case.describe())
-
-
-def record(result: TestResult) -> TestResult:
-    """Keep a decision for the report (passing decisions too: their p-values are evidence)."""
-    _CONTEXT.decisions.append(result)
-    return result
-
-
-def note(text: str) -> None:
-    """Something reported, not judged (a non-finite input's fate, an ambiguity resolved)."""
-    if text not in _CONTEXT.notes:
-        _CONTEXT.notes.append(text)
-
-
-def skip_unjudged(target: Target, dtype: torch.dtype, p: float, what: str = "values") -> bool:
+def skip_unjudged(run: Run, target: Target, dtype: torch.dtype, p: float, what: str = "values") -> bool:
     """The one rule of every exact check (``values.unjudged``): note the corner, judge nothing."""
     reason = unjudged(target.kind, dtype, target.keep_probability(p))
     if reason is None:
         return False
-    note(f"{target.spec}: {str(dtype).removeprefix('torch.')} at p={p!r}: {reason}; {what} not judged")
+    run.note(f"{target.spec}: {str(dtype).removeprefix('torch.')} at p={p!r}: {reason}; {what} not judged")
     return True
 
 
-def reproduce_command() -> str:
-    config = current()
-    test = _CONTEXT
+def reproduce_command(run: Run) -> str:
+    """The command that replays the running test alone, from where the user ran the suite."""
+    config, test = run.settings, run.test
     if config.via_cli:
         return config.command(spec=test.spec or None, selector=test.name or None)
     return config.command(spec=test.spec or None, location=test.location or None)
@@ -173,8 +139,9 @@ class PropertyViolation(AssertionError):
     """A contract point does not hold for the implementation; carries the evidence as data."""
 
     def __init__(self, statement: Statement, spec: str, *, expected: str, seen: str, case: Case | None,
-                 results: Sequence[TestResult], extra: str, reproduce: str) -> None:
+                 results: Sequence[Decision], extra: str, reproduce: str, device: str) -> None:
         self.statement = statement
+        self.device = device
         self.spec = spec
         self.expected = expected
         self.seen = seen
@@ -194,35 +161,36 @@ class PropertyViolation(AssertionError):
         if self.extra:
             lines += ["  " + line for line in self.extra.splitlines()]
         if self.case is not None:
-            lines.append(f"  example:  {self.case.describe()} device={current().device}")
+            lines.append(f"  example:  {self.case.describe()} device={self.device}")
         lines.append(f"  reproduce: {self.reproduce}")
         return "\n".join(lines)
 
 
 def violation(
+    run: Run,
     statement: Statement,
     target: Target | None,
     *,
     expected: str,
     seen: str,
     case: Case | None = None,
-    result: TestResult | None = None,
+    result: Decision | None = None,
     extra: str = "",
 ) -> PropertyViolation:
     """A failure with everything needed to understand and replay it."""
-    spec = target.spec if target is not None else _CONTEXT.spec
-    return PropertyViolation(statement, spec, expected=expected, seen=seen, case=case or _CONTEXT.case,
+    spec = target.spec if target is not None else run.test.spec
+    return PropertyViolation(statement, spec, expected=expected, seen=seen, case=case or run.test.case,
                              results=[result] if result is not None else [], extra=extra,
-                             reproduce=reproduce_command())
+                             reproduce=reproduce_command(run), device=run.device)
 
 
-def check_result(statement: Statement, target: Target, result: TestResult, case: Case, expected: str,
+def check_result(run: Run, statement: Statement, target: Target, result: Decision, case: Case, expected: str,
                  extra: str = "", seen: str | None = None) -> None:
     """Record the decision; raise a PropertyViolation when it rejects H0."""
-    record(result)
+    run.record(result)
     if result.rejected:
         raise violation(
-            statement, target, expected=expected,
+            run, statement, target, expected=expected,
             seen=seen or f"{result.estimate:.6g}" + (f" ({result.interval or 'CI'}: [{result.ci[0]:.6g}, "
                                                      f"{result.ci[1]:.6g}])"
                                              if math.isfinite(result.ci[0]) or math.isfinite(result.ci[1]) else ""),
@@ -234,9 +202,9 @@ def check_result(statement: Statement, target: Target, result: TestResult, case:
 
 
 @contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
+def seeded(run: Run, seed: int) -> Iterator[None]:
     """Seed torch (CPU and the run's device) inside fork_rng; restore the caller's RNG after."""
-    device = torch.device(current().device)
+    device = torch.device(run.device)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices, device_type=device.type if device.type != "cpu" else "cuda"):
         torch.manual_seed(seed % (2**63))
@@ -265,46 +233,10 @@ def _check_usable(target: Target, x: torch.Tensor, y: torch.Tensor) -> None:
 
 SUPPORT = Statement("C2", "support", "each element is the kept or the dropped value")
 SHARED = Statement("C2", "support", "every element of a unit shares its decision")
-HASHED_UNITS = 4096  # masks this large are hashed: two correct ones coincide with probability <= 0.905**4096
-
-
-class MaskRegistry:
-    """Every large mask an implementation produced in this run, by digest, to find exact repeats.
-
-    Masks are compared within one (unit shape, keep probability). Two correct masks of u >= 4096
-    units at q in [0.05, 0.95] coincide with probability (q^2 + (1-q)^2)^u <= 0.905^4096 = e^-409,
-    so a repeat among even 10^12 pairs is a finding, not chance: an RNG offset that is not
-    advanced, a seed baked into a graph, a stream that wraps. The same call of the same seed
-    replayed (Hypothesis replays a failing example) is no repeat.
-    """
-
-    def __init__(self) -> None:
-        self.seen: dict[tuple[object, ...], dict[bytes, tuple[int, str, int]]] = {}
-        self.repeats: list[str] = []
-
-    def add(self, key: tuple[object, ...], seed: int, test: str, first_call: int, keeps: torch.Tensor) -> None:
-        rows = np.packbits(keeps.reshape(keeps.shape[0], -1).cpu().numpy(), axis=1)
-        known = self.seen.setdefault(key, {})
-        for offset, row in enumerate(rows):
-            digest = hashlib.blake2b(row.tobytes(), digest_size=16).digest()
-            origin = (seed, test, first_call + offset)
-            earlier = known.get(digest)
-            if earlier is None:
-                known[digest] = origin
-            elif (earlier[0], earlier[2]) != (seed, first_call + offset) and len(self.repeats) < 20:
-                self.repeats.append(f"call {first_call + offset} of seed {seed} ({test}) repeats the mask of call "
-                                    f"{earlier[2]} of seed {earlier[0]} ({earlier[1]}): {keeps[0].numel()} units "
-                                    f"of shape {tuple(keeps.shape[1:])} at keep rate {key[1]:.6g}")
-
-
-_MASKS: dict[str, MaskRegistry] = {}
-
-
-def mask_registry(spec: str) -> MaskRegistry:
-    return _MASKS.setdefault(spec, MaskRegistry())
 
 
 def sample_units(
+    run: Run,
     target: Target,
     case: Case,
     calls: int,
@@ -324,37 +256,37 @@ def sample_units(
     Returns the number of calls consumed.
 
     Every output is also checked against C2 (each element the kept or the dropped value), and
-    large masks are hashed to find exact repeats across the run (``MaskRegistry``), unless
+    large masks are hashed to find exact repeats across the run (``Run.masks_for``), unless
     ``checked`` is False: the --time mode checks one round in TIMED_CHECK_EVERY, since its rounds
     exist to count decisions fast (every other statistical property checks every call).
     """
     if x is None:
-        x = case.make_input(current().device)
+        x = case.make_input(run.device)
     keep = target.keep_probability(case.p)
     kind = target.kind
     units = max(kind.unit_count(tuple(x.shape)), 1)
     support = SupportCheck(kind, x, keep) if checked and unjudged(kind, x.dtype, keep) is None else None
     hashed = units >= HASHED_UNITS and 0.05 <= keep <= 0.95
-    registry = mask_registry(target.spec)
+    registry = run.masks_for(target.spec)
     key = (kind.unit_shape(tuple(x.shape)), keep)
     done = 0
     max_batch = max(1, min(4096, (1 << 22) // max(x.numel(), 1)))
-    with seeded(case.seed), torch.no_grad():
+    with seeded(run, case.seed), torch.no_grad():
         batches = target.call_batches(x, case.p, calls, lambda y: _check_usable(target, x, y), max_batch=max_batch)
         for batch in fixed_chunks(batches, max_batch):
             outputs = torch.stack(batch)
             if support is not None and checked:
-                _check_values(target, support, outputs, done, case)
-                _check_shared(target, outputs, keep, x.dim(), done, case)
+                _check_values(run, target, support, outputs, done, case)
+                _check_shared(run, target, outputs, keep, x.dim(), done, case)
             keeps = kind.unit_keeps(outputs, keep, ndim=x.dim())
             if hashed and checked:
-                registry.add(key, case.seed, _CONTEXT.name, done, keeps)
+                registry.add(key, case.seed, run.test.name, done, keeps)
             stop = consume(done, keeps)
             done += len(batch)
             if stop:
                 return done
     if support is not None and support.float32_p_only:
-        note(f"{target.spec}: {FLOAT32_P_NOTE}")
+        run.note(f"{target.spec}: {FLOAT32_P_NOTE}")
     return done
 
 
@@ -380,19 +312,21 @@ def fixed_chunks(batches: Iterable[list[T]], largest: int) -> Iterator[list[T]]:
         yield pending
 
 
-def _check_values(target: Target, support: SupportCheck, outputs: torch.Tensor, first: int, case: Case) -> None:
+def _check_values(run: Run, target: Target, support: SupportCheck, outputs: torch.Tensor, first: int,
+                  case: Case) -> None:
     bad = support.bad(outputs)
     if bool(bad.any()):
         call = int(torch.nonzero(bad.reshape(bad.shape[0], -1).any(1))[0])
         report = support.report(outputs[call])
-        raise violation(SUPPORT, target, case=case,
+        raise violation(run, SUPPORT, target, case=case,
                         expected=f"every element the kept or the dropped value ({target.kind.values.describe()})",
                         seen=f"in call {first + call} of this statistical property: {report.describe()}",
-                        extra=f"(found while {_CONTEXT.name or 'a statistical property'} ran: every call a "
+                        extra=f"(found while {run.test.name or 'a statistical property'} ran: every call a "
                               "statistical property makes is checked against C2 first)")
 
 
-def _check_shared(target: Target, outputs: torch.Tensor, keep: float, ndim: int, first: int, case: Case) -> None:
+def _check_shared(run: Run, target: Target, outputs: torch.Tensor, keep: float, ndim: int, first: int,
+                  case: Case) -> None:
     """Every element of a unit shares the unit's decision, in every call (C2). The statistics
     read a unit's decision from its first element, so without this an elementwise dropout
     declared (or mistaken) as channel dropout would pass them on first elements alone. Exact:
@@ -402,11 +336,11 @@ def _check_shared(target: Target, outputs: torch.Tensor, keep: float, ndim: int,
         return
     mixed, index = kind.layout.disagreeing_units(kind.element_keeps(outputs, keep), ndim)
     if mixed:
-        raise violation(SHARED, target, case=case, expected=f"one decision per {kind.unit}",
+        raise violation(run, SHARED, target, case=case, expected=f"one decision per {kind.unit}",
                         seen=f"in call {first + index[0]} of this statistical property, unit {index[1:]} has kept "
                              f"and dropped elements ({mixed} such units in {outputs.shape[0]} calls of "
                              f"{kind.unit_count(tuple(outputs.shape[1:]))} units)",
-                        extra=f"(found while {_CONTEXT.name or 'a statistical property'} ran: every call a "
+                        extra=f"(found while {run.test.name or 'a statistical property'} ran: every call a "
                               "statistical property makes is checked against C2 first)")
 
 
@@ -424,21 +358,24 @@ def _example_seed(run_seed: int, test_name: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+Body = Callable[[Run, Target, Case], None]
+
+
 def _property(statement: Statement, strategy: CaseStrategy, examples: CaseExamples,
-              max_examples: Callable[[Kind], int],
-              applies: Applies | None, expensive: bool, designed_count: Callable[[], int] | None
-              ) -> Callable[..., Any]:
-    def decorate(body: Callable[[Target, Case], None]) -> Callable[..., Any]:
-        def test(dropout_target: Target) -> None:
+              max_examples: Callable[[Run, Kind], int],
+              applies: Applies | None, expensive: bool, designed_count: Callable[[Run], int] | None
+              ) -> Callable[[Body], Callable[..., Any]]:
+    def decorate(body: Body) -> Callable[..., Any]:
+        def test(dropout_target: Target, dropout_run: Run) -> None:
             if applies is not None:
                 reason = applies(dropout_target)
                 if reason:
                     pytest.skip(f"n/a: {reason}")
             designed = list(examples(dropout_target.kind))
             if designed_count is not None:  # a statistical check: the level's share of its designs
-                designed = designed[: designed_count()]
-            _run_examples(dropout_target, body, statement, strategy(dropout_target.kind), designed,
-                          max_examples(dropout_target.kind), expensive)
+                designed = designed[: designed_count(dropout_run)]
+            _run_examples(dropout_run, dropout_target, body, statement, strategy(dropout_target.kind), designed,
+                          max_examples(dropout_run, dropout_target.kind), expensive)
 
         test.__name__ = body.__name__
         test.__qualname__ = body.__qualname__
@@ -451,21 +388,21 @@ def _property(statement: Statement, strategy: CaseStrategy, examples: CaseExampl
     return decorate
 
 
-def _run_examples(target: Target, body: Callable[[Target, Case], None], statement: Statement,
+def _run_examples(run: Run, target: Target, body: Body, statement: Statement,
                   strategy: st.SearchStrategy[Case], designed: Sequence[Case], generated: int,
                   expensive: bool) -> None:
     ran: list[Case] = []
     unsupported: list[str] = []
 
     def run_one(case: Case) -> None:
-        begin_example(case)
+        begin_example(run, case)
         ran.append(case)
         try:
-            body(target, case)
+            body(run, target, case)
         except NotSupported as error:  # the kernel has no implementation for this input: no verdict
             unsupported.append(f"{case.describe()}: {error}")
         except ImplementationFailure as failure:
-            raise violation(statement, target, expected=failure.expected,
+            raise violation(run, statement, target, expected=failure.expected,
                             seen=str(failure), case=case) from None
 
     phases = [Phase.explicit]
@@ -476,7 +413,7 @@ def _run_examples(target: Target, body: Callable[[Target, Case], None], statemen
     test = hypothesis.given(case=strategy)(run_one)
     for case in reversed(designed):
         test = hypothesis.example(case=case)(test)
-    test = hypothesis.seed(_example_seed(current().seed, body.__name__))(test)
+    test = hypothesis.seed(_example_seed(run.seed, body.__name__))(test)
     test = hypothesis.settings(
         max_examples=max(generated, 1), database=None, deadline=None, print_blob=False,
         report_multiple_bugs=False, suppress_health_check=list(HealthCheck), phases=phases,
@@ -486,12 +423,12 @@ def _run_examples(target: Target, body: Callable[[Target, Case], None], statemen
     if unsupported:
         if len(unsupported) == len(ran):  # not one example had a kernel: no verdict at all
             pytest.skip(f"not supported for any example: {unsupported[0]}")
-        note(f"{target.spec}: not supported for {len(unsupported)} of {len(ran)} examples of "
-             f"{_CONTEXT.name}, e.g. {unsupported[0]}")
+        run.note(f"{target.spec}: not supported for {len(unsupported)} of {len(ran)} examples of "
+                 f"{run.test.name}, e.g. {unsupported[0]}")
 
 
 def statistical(check: str, statement: Statement, *, cases: CaseStrategy, examples: CaseExamples,
-                applies: Applies | None = None) -> Callable[..., Any]:
+                applies: Applies | None = None) -> Callable[[Body], Callable[..., Any]]:
     """A statistical property: the level's generated examples for ``check`` plus its share of
     the designed ones (``levels.CHECKS`` counts both, for the budget).
 
@@ -501,15 +438,15 @@ def statistical(check: str, statement: Statement, *, cases: CaseStrategy, exampl
     """
     counted = CHECKS[check]
 
-    def generated(kind: Kind) -> int:
-        return 0 if kind.one_decision_per_call else counted.generated[current().level]
+    def generated(run: Run, kind: Kind) -> int:
+        return 0 if kind.one_decision_per_call else counted.generated[run.level]
 
     return _property(statement, cases, examples, generated, applies, expensive=True,
-                     designed_count=lambda: counted.designed[current().level])
+                     designed_count=lambda run: counted.designed[run.level])
 
 
 def exact(statement: Statement, *, cases: CaseStrategy, examples: CaseExamples = lambda kind: (),
-          applies: Applies | None = None) -> Callable[..., Any]:
+          applies: Applies | None = None) -> Callable[[Body], Callable[..., Any]]:
     """An exact (non-statistical) property: the level's contract example count plus designed ones."""
-    return _property(statement, cases, examples, lambda kind: current().effects.contract_examples, applies,
+    return _property(statement, cases, examples, lambda run, kind: run.effects.contract_examples, applies,
                      expensive=False, designed_count=None)

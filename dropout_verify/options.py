@@ -46,7 +46,8 @@ class UsageError(ValueError):
 
 def did_you_mean(word: str, candidates: object) -> str:
     """'; did you mean 'x'?' for the closest candidates, or '' when none is close."""
-    close = difflib.get_close_matches(word, [str(c) for c in candidates], n=3, cutoff=0.6)  # type: ignore[attr-defined]
+    unique = list(dict.fromkeys(str(c) for c in candidates))  # type: ignore[attr-defined]
+    close = difflib.get_close_matches(word, unique, n=3, cutoff=0.6)
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 

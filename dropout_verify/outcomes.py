@@ -19,7 +19,7 @@ import pytest
 from . import __version__
 from .config import RunConfig
 from .guard import StateFinding
-from .harness import STATEMENT_MARKER, PropertyViolation, Statement, TestContext
+from .harness import STATEMENT_MARKER, PropertyViolation, Statement, reproduce_command
 from .results import (
     ImplementationResult,
     PropertyOutcome,
@@ -29,6 +29,7 @@ from .results import (
     merge_outcomes,
     state_findings,
 )
+from .run import Run
 
 __all__ = ["build_report", "first_violation", "not_reached", "outcome_from", "statement_of", "variant_of"]
 
@@ -107,16 +108,18 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return reason.removeprefix("Skipped: ")
 
 
-def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestReport], error: BaseException | None,
-                 context: TestContext, findings: Sequence[StateFinding], seconds: float) -> PropertyOutcome:
-    """The verdict and evidence of one (property, implementation) test."""
+def outcome_from(run: Run, item: pytest.Item, spec: str, phases: dict[str, pytest.TestReport],
+                 error: BaseException | None, findings: Sequence[StateFinding], seconds: float) -> PropertyOutcome:
+    """The verdict and evidence of one (property, implementation) test, from what pytest saw and
+    what the run recorded while it ran (``run.test``)."""
+    context = run.test
     statement = statement_of(item)
     name = getattr(item, "originalname", item.name)
     outcome = PropertyOutcome(
         implementation=spec, property=name,
         contract=statement.contract if statement else "", title=statement.title if statement else name,
         claim=statement.claim if statement else "", verdict="pass",
-        decisions=[r.to_decision() for r in context.decisions], seconds=round(seconds, 3),
+        decisions=[d.for_report() for d in context.decisions], seconds=round(seconds, 3),
         notes=list(context.notes),
         state_changes=state_findings([StateChange(f.change(), 1, f.call) for f in findings]),
         example=context.case.as_dict() if context.case is not None else None,
@@ -141,8 +144,6 @@ def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestRepo
                 outcome.message += ("\n  note: the failure did not happen again when the example was replayed "
                                     "with the same seed: the implementation does not reproduce its results (C10)")
         else:
-            from .harness import reproduce_command
-
             # Not a violation: the implementation's calls returned (a raise, hang or crash in
             # them is a violation), so the suite itself raised: say where, not "your dropout".
             shown = _innermost(error)
@@ -152,8 +153,8 @@ def outcome_from(item: pytest.Item, spec: str, phases: dict[str, pytest.TestRepo
                               f"{text.splitlines()[0]}{where}")
             outcome.message = (f"{outcome.reason}\n  {text}\n  The implementation's calls returned; this is a bug "
                                "in dropout_verify or an output it cannot judge: please report it with this "
-                               f"command.\n  reproduce: {reproduce_command()}")
-            outcome.reproduce = reproduce_command()
+                               f"command.\n  reproduce: {reproduce_command(run)}")
+            outcome.reproduce = reproduce_command(run)
     elif skipped:
         reason = _skip_reason(skipped[0])
         outcome.verdict = "not supported" if reason.startswith("not supported") else "n/a"

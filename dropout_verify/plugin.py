@@ -11,10 +11,12 @@ dropout_verify.properties``). The options (one table, ``options.OPTIONS``)::
     --dropout-seed N  --dropout-level quick|standard|thorough  --dropout-alpha A
     --dropout-device cpu|cuda[:N]  --dropout-call-timeout S  --dropout-report DIR
 
-Each property's verdict is built as data (``results.PropertyOutcome``) from the decisions the
-test recorded and the violation it raised, printed as a verdict table at the end of the run,
-written as reports with ``--dropout-report``, and sent to ``dropout-check``'s supervisor when
-the run is one of its workers (``events``).
+The run is one :class:`~dropout_verify.run.Run`, built in ``pytest_configure`` and kept in
+``config.stash``; properties receive it through the ``dropout_run`` fixture. Each property's
+verdict is built as data (``results.PropertyOutcome``) from the decisions the test recorded
+and the violation it raised, printed as a verdict table at the end of the run, written as
+reports with ``--dropout-report``, and sent to ``dropout-check``'s supervisor when the run is
+one of its workers (the run's ``events.Channel``).
 """
 
 from __future__ import annotations
@@ -28,13 +30,11 @@ from typing import Any
 
 import pytest
 
-from . import config as run_config
-from . import events
-from .config import properties_dir
+from .config import RunConfig, from_values, properties_dir
 from .destinations import check_destinations, report_folder
 from .options import OPTIONS, UsageError, known_environment
 
-__all__ = ["KEYWORD_MARKER", "TARGET_ARGUMENT", "properties_dir"]
+__all__ = ["KEYWORD_MARKER", "RUN", "TARGET_ARGUMENT", "dropout_run", "properties_dir"]
 
 TARGET_ARGUMENT = "dropout_target"
 # @pytest.mark.dropout_keywords("generator"): n/a for targets whose signature lacks it.
@@ -43,6 +43,7 @@ KEYWORD_MARKER = "dropout_keywords"
 LAST_PROPERTIES = ("test_no_repeated_mask", "test_global_torch_state_unchanged")
 
 _ACTIVE = pytest.StashKey[bool]()
+RUN = pytest.StashKey[Any]()  # the run.Run of an active suite (Any: run imports torch, this module must not)
 _TARGETS = pytest.StashKey[list[Any]]()
 _OUTCOMES = pytest.StashKey[list[Any]]()
 _STARTED = pytest.StashKey[float]()
@@ -67,6 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         )
     group.addoption("--dropout-via-cli", dest="dropout_via_cli", action="store_true", default=False,
                     help="(set by dropout-check's workers)")
+    group.addoption("--dropout-channel-fd", dest="dropout_channel_fd", type=int, default=None,
+                    help="(set by dropout-check's workers: the pipe to the supervisor)")
+    group.addoption("--dropout-watch", dest="dropout_watch", default=None,
+                    help="(set by dropout-check's workers: the watch slot of the call clock)")
 
 
 def _given(config: pytest.Config) -> dict[str, Any]:
@@ -120,31 +125,36 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "dropout_statement(statement): the contract point a property checks")
     if config.getoption("help", False) or not _wants_dropout(config):
         return  # dormant: nothing configured, nothing printed
-    from . import guard
+    from .events import Channel
+    from .guard import CallGuard
+    from .run import Run
     from .targets import resolve_target
+    from .watch import WatchSlot
 
+    channel = Channel(config.getoption("dropout_channel_fd"))
+    watch = config.getoption("dropout_watch")
+    guard = CallGuard(WatchSlot(watch) if watch else None)
     try:
         _refuse_xdist(config)
-        run = run_config.from_values(_given(config), os.environ, via_cli=config.getoption("dropout_via_cli"),
+        run = from_values(_given(config), os.environ, via_cli=config.getoption("dropout_via_cli"),
                                      invocation_dir=str(config.invocation_params.dir))
         if not run.via_cli:  # dropout-check checked them itself, before it started its workers
             check_destinations(run.report, run.invocation_dir, os.environ, flag="--dropout-report")
         _check_device(run.device)
         targets = [resolve_target(spec, convention=run.convention, kind=run.kind, call_timeout=run.call_timeout,
-                                  compile=run.compile) for spec in run.specs]
+                                  compile=run.compile, guard=guard) for spec in run.specs]
     except UsageError as error:
-        events.emit("usage_error", message=str(error))
+        channel.emit("usage_error", message=str(error))
         raise pytest.UsageError(f"dropout: {error}") from None
-    run_config.install(run)
-    guard.reset()
+    config.stash[RUN] = Run(settings=run, guard=guard, channel=channel)
     config.stash[_ACTIVE] = True
     config.stash[_TARGETS] = targets
     config.stash[_OUTCOMES] = []
     config.stash[_STARTED] = time.perf_counter()
-    if events.connected():
+    if channel.connected:
         from .outcomes import environment
 
-        events.emit("targets", targets=[{"spec": t.spec, "kind": t.kind.name, "kind_source": t.kind_source}
+        channel.emit("targets", targets=[{"spec": t.spec, "kind": t.kind.name, "kind_source": t.kind_source}
                                         for t in targets], environment=environment())
 
 
@@ -164,11 +174,20 @@ def _active(config: pytest.Config) -> bool:
     return config.stash.get(_ACTIVE, False)
 
 
+@pytest.fixture
+def dropout_run(request: pytest.FixtureRequest) -> Any:
+    """The run (``run.Run``): its settings, the running test's record, the masks seen, the guard."""
+    if not _active(request.config):
+        raise pytest.UsageError("dropout: the property suite needs the dropout plugin active "
+                                "(give --dropout-impl, or run dropout-check)")
+    return request.config.stash[RUN]
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if not _active(config):
         return []
     kinds = {t.spec: t.kind.name for t in config.stash[_TARGETS]}
-    return run_config.current().header_lines(kinds, select=config.getoption("keyword", "") or None)
+    return config.stash[RUN].settings.header_lines(kinds, select=config.getoption("keyword", "") or None)  # type: ignore[no-any-return]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -197,7 +216,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not _active(session.config):
         return
     session.config.stash[_PLANNED] = [item for item in session.items if _target_of(item) is not None]
-    if not events.connected():
+    channel = session.config.stash[RUN].channel
+    if not channel.connected:
         return
     from .outcomes import statement_of, variant_of
 
@@ -211,7 +231,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                       "contract": statement.contract if statement else "",
                       "title": statement.title if statement else "",
                       "claim": statement.claim if statement else "", "variant": variant_of(item, target.spec)})
-    events.emit("collected", tests=tests)
+    channel.emit("collected", tests=tests)
 
 
 def _target_of(item: pytest.Item) -> Any:
@@ -219,7 +239,7 @@ def _target_of(item: pytest.Item) -> Any:
     return callspec.params.get(TARGET_ARGUMENT) if callspec else None
 
 
-def _location(item: pytest.Item, run: run_config.RunConfig) -> tuple[str, ...]:
+def _location(item: pytest.Item, run: RunConfig) -> tuple[str, ...]:
     """The test as a pytest command line names it from where the user ran the check."""
     path = Path(str(item.path)).resolve()
     name = item.nodeid.split("::", 1)[1]
@@ -235,12 +255,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     target = _target_of(item)
     if target is None or not _active(item.config):
         return
-    from . import guard, harness
-
+    run = item.config.stash[RUN]
     name = getattr(item, "originalname", item.name)
-    harness.begin_test(item.nodeid, name, target.spec, _location(item, run_config.current()))
-    guard.take_findings()
-    events.emit("test_start", id=item.nodeid, property=name, spec=target.spec)
+    run.begin_test(item.nodeid, name, target.spec, _location(item, run.settings))
+    run.guard.take_findings()
+    run.channel.emit("test_start", id=item.nodeid, property=name, spec=target.spec)
     marker = item.get_closest_marker(KEYWORD_MARKER)
     if marker is not None:
         for keyword in marker.args:
@@ -273,16 +292,16 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     result = yield
     target = _target_of(item)
     if target is not None and _active(item.config):
-        from . import guard, harness
         from .outcomes import outcome_from
 
-        findings = guard.take_findings()
-        guard.assign_findings(target.spec, findings)
-        outcome = outcome_from(item, target.spec, item.stash.get(_PHASES, {}), item.stash.get(_EXCEPTION, None),
-                               harness.current_test(), findings, time.perf_counter() - started)
+        run = item.config.stash[RUN]
+        findings = run.guard.take_findings()
+        run.guard.assign_findings(target.spec, findings)
+        outcome = outcome_from(run, item, target.spec, item.stash.get(_PHASES, {}),
+                               item.stash.get(_EXCEPTION, None), findings, time.perf_counter() - started)
         item.config.stash[_OUTCOMES].append(outcome)
         item.config.stash.setdefault(_REACHED, set()).add(item.nodeid)
-        events.emit("outcome", id=item.nodeid, outcome=outcome.to_json())
+        run.channel.emit("outcome", id=item.nodeid, outcome=outcome.to_json())
     return result
 
 
@@ -295,7 +314,7 @@ def collected_report(config: pytest.Config, interrupted: bool = False) -> Any:
     outcomes: list[Any] = config.stash[_OUTCOMES] + [
         not_reached(item, _target_of(item).spec, "the pytest run stopped before it (-x, --maxfail or an interrupt)")
         for item in config.stash.get(_PLANNED, []) if item.nodeid not in reached]
-    return build_report(run_config.current(), targets, outcomes,
+    return build_report(config.stash[RUN].settings, targets, outcomes,
                         seconds=time.perf_counter() - config.stash[_STARTED], interrupted=interrupted)
 
 
@@ -309,7 +328,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("dropout verdicts")
     for line in text_report(report, header=False).splitlines():
         terminalreporter.write_line(line)
-    run = run_config.current()
+    run = config.stash[RUN].settings
     if run.report:
         for path in write_reports(report, report_folder(run.invocation_dir, run.report)):
             terminalreporter.write_line(f"dropout: wrote {path}")

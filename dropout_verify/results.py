@@ -12,9 +12,10 @@ incompatible change to it. No torch here.
 from __future__ import annotations
 
 import builtins
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from .decision import Decision
 
 __all__ = [
     "SCHEMA",
@@ -37,53 +38,6 @@ SCHEMA_VERSION = 2  # 2: a passing decision keeps only small evidence (docs/REPO
 # has no implementation for the inputs (attention backends); info: reported, not judged;
 # not run: the worker was lost or the run interrupted before it ran.
 VERDICTS = ("pass", "FAIL", "n/a", "not supported", "info", "not run")
-
-
-def _finite(value: float) -> float | str:
-    """JSON has no inf or NaN: those travel as strings."""
-    return value if math.isfinite(value) else repr(value)
-
-
-@dataclass
-class Decision:
-    """One statistical decision (a :class:`~dropout_verify.stats.TestResult`), as data."""
-
-    name: str
-    statistic: float
-    log_pvalue: float
-    alpha: float
-    samples: int
-    estimate: float
-    expected: float
-    ci: tuple[float, float]
-    rejected: bool
-    detail: str = ""
-    evidence: dict[str, list[float]] = field(default_factory=dict)
-    interval: str = ""  # what ci is when not a CI of the estimate (stats.TestResult.interval)
-
-    @property
-    def pvalue(self) -> float:
-        return math.exp(self.log_pvalue) if self.log_pvalue > -745 else 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "statistic": _finite(self.statistic), "pvalue": self.pvalue,
-            "log_pvalue": _finite(self.log_pvalue), "alpha": self.alpha, "samples": self.samples,
-            "estimate": _finite(self.estimate), "expected": _finite(self.expected),
-            "ci": [_finite(self.ci[0]), _finite(self.ci[1])], "rejected": self.rejected,
-            "detail": self.detail, "evidence": self.evidence, "interval": self.interval,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Decision:
-        number = float
-        return cls(
-            name=data["name"], statistic=number(data["statistic"]), log_pvalue=number(data["log_pvalue"]),
-            alpha=float(data["alpha"]), samples=int(data["samples"]), estimate=number(data["estimate"]),
-            expected=number(data["expected"]), ci=(number(data["ci"][0]), number(data["ci"][1])),
-            rejected=bool(data["rejected"]), detail=data.get("detail", ""), evidence=data.get("evidence", {}),
-            interval=data.get("interval", ""),
-        )
 
 
 @dataclass

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import torch
 
-from . import guard
 from .errors import NotSupported
+from .guard import CallGuard, CallTimeout
 from .kinds import KINDS, Kind, get_kind
 from .known import accepted_ranks, known_kind
 from .specs import SpecError, resolve_object
@@ -84,6 +84,7 @@ class Target:
     call_timeout: float = 60.0
     hung: str | None = None  # set once a call hangs (plain pytest): later calls fail at once
     compile_modules: bool = False  # --compile for a module class: each built module is compiled
+    guard: CallGuard = field(default_factory=CallGuard, repr=False)  # the run's (time limit, state check)
     _modules: dict[tuple[str, bool | None], torch.nn.Module] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # shown in Hypothesis's falsifying example
@@ -156,8 +157,8 @@ class Target:
             return f"{self.spec}(x, {p!r}, ...)"
 
         try:
-            return guard.guarded_call(lambda: self.raw_call(x, p, **keywords), describe, self.call_timeout)
-        except guard.CallTimeout:
+            return self.guard.call(lambda: self.raw_call(x, p, **keywords), describe, self.call_timeout)
+        except CallTimeout:
             self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
             raise ImplementationFailure(f"{self.hung}: treated as hung", self._in_time()) from None
 
@@ -184,8 +185,8 @@ class Target:
         if self.hung:
             raise ImplementationFailure(f"{self.spec} hung earlier ({self.hung}); not called again", self._in_time())
         try:
-            return guard.guarded_call(run, describe, self.call_timeout)
-        except guard.CallTimeout:
+            return self.guard.call(run, describe, self.call_timeout)
+        except CallTimeout:
             self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
             raise ImplementationFailure(f"{self.hung}: treated as hung", self._in_time()) from None
         except (KeyboardInterrupt, ImplementationFailure, NotSupported):
@@ -342,7 +343,7 @@ def compiled(obj: Any) -> Any:
 
 
 def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = None,
-                   call_timeout: float = 60.0, compile: bool = False) -> Target:
+                   call_timeout: float = 60.0, compile: bool = False, guard: CallGuard | None = None) -> Target:
     """Turn a spec into a Target, or raise SpecError (a usage error) with a hint."""
     obj = resolve_object(spec)
     if isinstance(obj, torch.nn.Module):
@@ -352,7 +353,7 @@ def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = No
     if inspect.isclass(obj) and issubclass(obj, torch.nn.Module):
         module_probability, parameters = _module_probability_keyword(obj, spec)
     elif not callable(obj):
-        raise SpecError(f"{spec!r} names a {type(obj).__name__}, which is not callable")
+        raise SpecError(f"{spec!r} names {obj!r:.60} (of type {type(obj).__name__}), which is not callable")
     else:
         parameters = _parameter_names(obj)
     usable = getattr(obj, "dropout_usable", None)
@@ -377,4 +378,4 @@ def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = No
     fn = compiled(obj) if compile and module_probability is None else obj
     return Target(spec=spec, fn=fn, kind=KINDS[chosen], kind_source=source, convention=convention,
                   parameters=parameters, module_probability=module_probability, call_timeout=call_timeout,
-                  compile_modules=compile)
+                  compile_modules=compile, guard=guard or CallGuard())

@@ -6,10 +6,11 @@ The supervisor (``supervisor``) writes the job: the mode (``collect``: resolve t
 list the properties; ``run``: verify one implementation), the run's options, the properties
 already done by an earlier worker, and where the channel (a pipe), the watch slot and the
 fault dump are. The worker runs pytest in-process with the suite's own configuration only
-(``isolated.ini``, no conftest files, no plugin autoloading), reports every event on the
-channel (``events``), marks every call of the implementation in the watch slot (``guard``),
-and dumps its Python stack to the fault file on a crash, or when the supervisor asks with
-SIGUSR1 before ending a hung call.
+(``isolated.ini``, no conftest files, no plugin autoloading), and hands the plugin the pipe
+and the watch slot as options: the run reports every event on the channel (``events``) and
+marks every call of the implementation in the watch slot (``guard``). The worker dumps its
+Python stack to the fault file on a crash, or when the supervisor asks with SIGUSR1 before
+ending a hung call.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ def pytest_arguments(job: dict[str, Any], suite: Path) -> list[str]:
     words = [str(suite), "-c", str(ISOLATED_INI), "--rootdir", str(suite.parent), "--noconftest",
              "-p", "dropout_verify.plugin", "-p", "no:cacheprovider", "-p", "no:warnings", "-p", "no:stepwise",
              "-p", "no:faulthandler",  # pytest's would take over the fault dump the supervisor reads
-             "-q", "--tb=no", "-rN", "--no-header", "--dropout-via-cli"]
+             "-q", "--tb=no", "-rN", "--no-header", "--dropout-via-cli",
+             "--dropout-channel-fd", str(job["channel_fd"])]
+    if job.get("watch"):
+        words += ["--dropout-watch", str(job["watch"])]
     for spec in job["specs"]:
         words += ["--dropout-impl", spec]
     for name, value in job["options"].items():
@@ -60,24 +64,20 @@ class Deselect:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     job = json.loads(Path(argv[0]).read_text())
-    from . import events
+    from .events import Channel
 
-    events.connect(int(job["channel_fd"]))
+    channel = Channel(int(job["channel_fd"]))
     dump = open(job["dump"], "w")  # noqa: SIM115 - stays open for faulthandler until the process ends
     faulthandler.enable(file=dump, all_threads=True)
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True)
-    events.emit("hello", pid=os.getpid())
+    channel.emit("hello", pid=os.getpid())
     import pytest
 
-    from . import guard
-    from .plugin import properties_dir
-    from .watch import WatchSlot
+    from .config import properties_dir
 
-    if job.get("watch"):
-        guard.install_slot(WatchSlot(job["watch"]))
     code = int(pytest.main(pytest_arguments(job, properties_dir()), plugins=[Deselect(job.get("done", []))]))
-    events.emit("finished", exit=code)
+    channel.emit("finished", exit=code)
     return code
 
 

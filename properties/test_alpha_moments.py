@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import torch
 
-from dropout_verify.config import current
 from dropout_verify.harness import Statement, calls_for, check_result, checked_output, seeded, statistical
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.levels import POWER
 from dropout_verify.power import moments_samples
+from dropout_verify.run import Run
 from dropout_verify.stats import alpha_moments_test
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
@@ -39,22 +39,21 @@ def _alpha_only(target: Target) -> str | None:
              examples=lambda kind: [designed_case(kind, units=1 << 15, dtype="float32", layout="contiguous", p=0.2,
                                                   seed=4, rows=64)],
              applies=_alpha_only)
-def test_alpha_output_moments(target: Target, case: Case) -> None:
+def test_alpha_output_moments(run: Run, target: Target, case: Case) -> None:
     """One output per unit (its first element) over calls on fresh N(0, 1) inputs: the sample
     mean and second moment against 0 and 1 (float32 and float64 inputs, p in [0.05, 0.5])."""
-    run = current()
     kind: Kind = target.kind
     q = target.keep_probability(case.p)
     needed = moments_samples(q, run.effects.moment_bias, run.alpha_decision, POWER)
     calls = calls_for(needed, case.units)
     generator = torch.Generator().manual_seed(case.seed ^ 0xA1FA)
     outputs = []
-    with seeded(case.seed), torch.no_grad():
+    with seeded(run, case.seed), torch.no_grad():
         for _ in range(calls):
             x = torch.randn(case.shape, generator=generator, dtype=torch.float64).to(case.torch_dtype).to(run.device)
             y = checked_output(target, x, case.p)
             outputs.append(kind.layout.unit_decisions(y).reshape(-1).to(torch.float64).cpu())
     result = alpha_moments_test(torch.cat(outputs)[:needed].numpy(), q, run.alpha_decision)
-    check_result(STATEMENT, target, result, case,
+    check_result(run, STATEMENT, target, result, case,
                  expected=f"mean 0 and variance 1 (detects either off by {run.effects.moment_bias:g} "
                           f"with power {POWER})")

@@ -22,9 +22,9 @@ from __future__ import annotations
 import torch
 
 from dropout_verify.attention import HEAD_DIM, call_attend
-from dropout_verify.config import current
 from dropout_verify.errors import NotSupported
 from dropout_verify.harness import Statement, exact, seeded, violation
+from dropout_verify.run import Run
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
 
@@ -41,11 +41,11 @@ def _attention_only(target: Target) -> str | None:
        examples=lambda kind: [designed_case(kind, units=2 * 2 * 65 * 32, dtype="float32", layout="contiguous", p=0.3,
                                             seed=0, rows=2)],
        applies=_attention_only)
-def test_attention_backward_matches_forward(target: Target, case: Case) -> None:
+def test_attention_backward_matches_forward(run: Run, target: Target, case: Case) -> None:
     """dL/dq == c (1/S)(M G - rowmean(M G)) k with M the forward's mask and scale (read from the output)."""
     attend = target.fn.attend
     batch, heads, queries, keys = case.shape
-    device = current().device
+    device = run.device
     dtype = case.torch_dtype
     accepted = getattr(target.fn, "attention_dtypes", None)
     if accepted is not None and case.dtype not in accepted:
@@ -65,14 +65,14 @@ def test_attention_backward_matches_forward(target: Target, case: Case) -> None:
     describe = lambda: f"{target.spec}: attend(q, k, v, {case.p!r}) and its backward"  # noqa: E731
 
     def forward_and_backward() -> torch.Tensor:
-        with seeded(case.seed):
+        with seeded(run, case.seed):
             out = to_kernel(call_attend(attend, to_kernel(q), to_kernel(k), to_kernel(v), case.p, target.spec))
         (out * upstream).sum().backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         return out
 
     out = target.guarded(forward_and_backward, describe)
     if q.grad is None:
-        raise violation(STATEMENT, target, expected="a gradient for the queries", seen="q.grad is None", case=case)
+        raise violation(run, STATEMENT, target, expected="a gradient for the queries", seen="q.grad is None", case=case)
     mask = out.detach().to(torch.float64) * keys  # the forward's mask times 1/(1-p)
     masked = mask * upstream.to(torch.float64)
     shape = (masked - masked.mean(-1, keepdim=True)) / keys @ k.to(torch.float64)
@@ -88,7 +88,7 @@ def test_attention_backward_matches_forward(target: Target, case: Case) -> None:
     degenerate = not bool(shape.abs().max() > 0)  # every weight dropped: the gradient must vanish
     if (scale <= 0 and not degenerate) or bool(wrong.any()):
         first = int(torch.nonzero(wrong.reshape(-1))[0]) if bool(wrong.any()) else 0
-        raise violation(STATEMENT, target, case=case,
+        raise violation(run, STATEMENT, target, case=case,
                         expected="the query gradient of the forward's mask and scale, for some softmax scale c > 0",
                         seen=f"best scale c = {scale:.4g}; {int(wrong.sum())} of {grad.numel()} gradient entries "
                              f"off it; first at flat index {first}: {float(grad.reshape(-1)[first]):.6g} vs "

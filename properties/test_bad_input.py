@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import torch
 
-from dropout_verify.config import current
 from dropout_verify.errors import NotSupported
-from dropout_verify.harness import Statement, claims, note, seeded, violation
+from dropout_verify.harness import Statement, claims, seeded, violation
+from dropout_verify.run import Run
 from dropout_verify.targets import Target
 
 STATEMENT = Statement("C11", "bad input", "clear error, never silent, never AssertionError")
@@ -33,8 +33,8 @@ def _training(target: Target) -> dict[str, Any]:
     return {"training": True} if target.supports("training") else {}
 
 
-def _input(target: Target, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    return torch.ones(target.kind.canonical_shape(), dtype=dtype, device=current().device)
+def _input(run: Run, target: Target, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.ones(target.kind.canonical_shape(), dtype=dtype, device=run.device)
 
 
 def _call_and_catch(target: Target, x: torch.Tensor, p: Any) -> BaseException | None:
@@ -49,11 +49,11 @@ def _call_and_catch(target: Target, x: torch.Tensor, p: Any) -> BaseException | 
     return None
 
 
-def _is_complex_dropout(target: Target, x: torch.Tensor) -> bool:
+def _is_complex_dropout(run: Run, target: Target, x: torch.Tensor) -> bool:
     """Whether one call on complex x gives y in {0, x/(1-p)} element for element."""
     if not target.kind.values.zeros_at_p_one:
         return False  # alpha dropout has no complex meaning
-    with seeded(0):
+    with seeded(run, 0):
         y = target.unchecked_call(x, target.argument_for(0.5), **_training(target))
     y = y[0] if isinstance(y, (tuple, list)) else y
     if not isinstance(y, torch.Tensor) or y.shape != x.shape or not y.dtype.is_complex:
@@ -71,44 +71,47 @@ def _describe(value: Any) -> str:
 
 @claims(STATEMENT)
 @pytest.mark.parametrize("p", [-0.1, 1.5, math.nan, math.inf, -math.inf], ids=repr)
-def test_invalid_probability_is_rejected(dropout_target: Target, p: float) -> None:
+def test_invalid_probability_is_rejected(dropout_target: Target, dropout_run: Run, p: float) -> None:
     """p outside [0, 1] (or NaN): ValueError or RuntimeError naming the value."""
+    run = dropout_run
     target = dropout_target
     argument = target.argument_for(p) if math.isfinite(p) else p
-    error = _call_and_catch(target, _input(target), argument)
+    error = _call_and_catch(target, _input(run, target), argument)
     names = {text for value in (argument, 1 - argument) for text in (repr(value), str(value), f"{value:g}")}
     names |= {"nan", "NaN"} if math.isnan(argument) else set()
     if error is None or isinstance(error, AssertionError) or not isinstance(error, (ValueError, RuntimeError)):
-        raise violation(STATEMENT, target, expected=f"ValueError or RuntimeError for p={argument!r}",
+        raise violation(run, STATEMENT, target, expected=f"ValueError or RuntimeError for p={argument!r}",
                         seen="no error, a result" if error is None else f"{type(error).__name__}: {error}")
     if not any(name in str(error) for name in names):
-        raise violation(STATEMENT, target, expected=f"an error message naming the value {argument!r}",
+        raise violation(run, STATEMENT, target, expected=f"an error message naming the value {argument!r}",
                         seen=f"{type(error).__name__}: {error}")
 
 
 @claims(STATEMENT)
 @pytest.mark.parametrize("p", ["0.5", 0.5 + 0.5j, None, torch.tensor([0.1, 0.2])], ids=_describe)
-def test_probability_of_wrong_type_is_rejected(dropout_target: Target, p: Any) -> None:
+def test_probability_of_wrong_type_is_rejected(dropout_target: Target, dropout_run: Run, p: Any) -> None:
     """p that is not a real number (string, complex, None, a tensor of several elements): an error."""
-    error = _call_and_catch(dropout_target, _input(dropout_target), p)
+    run = dropout_run
+    error = _call_and_catch(dropout_target, _input(run, dropout_target), p)
     if error is None or isinstance(error, AssertionError) or not isinstance(error, ACCEPTED_ERRORS):
-        raise violation(STATEMENT, dropout_target, expected=f"TypeError (or ValueError) for p={_describe(p)}",
+        raise violation(run, STATEMENT, dropout_target, expected=f"TypeError (or ValueError) for p={_describe(p)}",
                         seen="no error, a result" if error is None else f"{type(error).__name__}: {error}")
 
 
 @claims(STATEMENT)
 @pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8, torch.bool, torch.complex64], ids=str)
-def test_non_float_tensor_is_rejected(dropout_target: Target, dtype: torch.dtype) -> None:
+def test_non_float_tensor_is_rejected(dropout_target: Target, dropout_run: Run, dtype: torch.dtype) -> None:
     """Integer, bool and complex tensors cannot hold the kept values: an error, not a silent cast."""
+    run = dropout_run
     target = dropout_target
-    x = _input(target, dtype)
+    x = _input(run, target, dtype)
     if dtype.is_complex:
         x = x * (1 + 2j)
-    with seeded(0):
+    with seeded(run, 0):
         error = _call_and_catch(target, x, target.argument_for(0.5))
-    if error is None and dtype.is_complex and _is_complex_dropout(target, x):
-        note(f"{target.spec}: accepts {dtype} input (a correct complex dropout)")
+    if error is None and dtype.is_complex and _is_complex_dropout(run, target, x):
+        run.note(f"{target.spec}: accepts {dtype} input (a correct complex dropout)")
         return
     if error is None or isinstance(error, AssertionError) or not isinstance(error, ACCEPTED_ERRORS):
-        raise violation(STATEMENT, target, expected=f"an error for a {dtype} tensor",
+        raise violation(run, STATEMENT, target, expected=f"an error for a {dtype} tensor",
                         seen="no error, a result" if error is None else f"{type(error).__name__}: {error}")

@@ -17,11 +17,10 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from dropout_verify import guard
-from dropout_verify.config import current
 from dropout_verify.errors import NotSupported
 from dropout_verify.harness import Statement, checked_output, claims, exact, seeded, skip_unjudged, violation
 from dropout_verify.kinds import Kind
+from dropout_verify.run import Run
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import ImplementationFailure, Target
 from dropout_verify.values import check_support
@@ -45,17 +44,17 @@ def _examples(kind: Kind) -> list[Case]:
 
 
 @exact(STATEMENT, cases=lambda kind: cases(kind, p=probabilities()), examples=_examples)
-def test_contract(target: Target, case: Case) -> None:
+def test_contract(run: Run, target: Target, case: Case) -> None:
     """y.shape == x.shape, y.dtype == x.dtype, y.device == x.device, and x is unchanged."""
-    x = case.make_input(current().device)
+    x = case.make_input(run.device)
     before = x.clone()
-    with seeded(case.seed), torch.no_grad():
+    with seeded(run, case.seed), torch.no_grad():
         y = checked_output(target, x, case.p)
     if y.dtype != x.dtype:
-        raise violation(STATEMENT, target, expected=f"dtype {x.dtype}", seen=f"dtype {y.dtype}", case=case)
+        raise violation(run, STATEMENT, target, expected=f"dtype {x.dtype}", seen=f"dtype {y.dtype}", case=case)
     if not torch.equal(x, before):
         changed = int((x != before).sum())
-        raise violation(STATEMENT, target, expected="the input unchanged (inplace not asked for)",
+        raise violation(run, STATEMENT, target, expected="the input unchanged (inplace not asked for)",
                         seen=f"{changed} of {x.numel()} input elements changed", case=case)
 
 
@@ -67,26 +66,26 @@ def _inplace_cases(kind: Kind) -> st.SearchStrategy[Case]:
        examples=lambda kind: [designed_case(kind, units=1025, dtype="float32", layout="contiguous", p=0.5, seed=0,
                                             unit_elements=2)],
        applies=lambda target: None if target.supports("inplace") else f"{target.spec} takes no inplace argument")
-def test_inplace(target: Target, case: Case) -> None:
+def test_inplace(run: Run, target: Target, case: Case) -> None:
     """With inplace=True: the result is x itself, and holds the kind's kept or dropped values."""
-    x = case.make_input(current().device)
+    x = case.make_input(run.device)
     original = x.clone()
     keep = target.keep_probability(case.p)
-    with seeded(case.seed), torch.no_grad():
+    with seeded(run, case.seed), torch.no_grad():
         y = checked_output(target, x, case.p, inplace=True)
     if y.data_ptr() != x.data_ptr() or y.stride() != x.stride():
-        raise violation(INPLACE, target, expected="the input tensor itself",
+        raise violation(run, INPLACE, target, expected="the input tensor itself",
                         seen=f"a different tensor (data_ptr {y.data_ptr()} vs {x.data_ptr()})", case=case)
-    if skip_unjudged(target, x.dtype, case.p):
+    if skip_unjudged(run, target, x.dtype, case.p):
         return
     report = check_support(target.kind, original, x, keep)
     if report.bad:
-        raise violation(INPLACE, target, expected="x overwritten with the kept or dropped values",
+        raise violation(run, INPLACE, target, expected="x overwritten with the kept or dropped values",
                         seen=report.describe(), case=case)
 
 
 @claims(STATE)
-def test_global_torch_state_unchanged(dropout_target: Target) -> None:
+def test_global_torch_state_unchanged(dropout_target: Target, dropout_run: Run) -> None:
     """No call changes torch's global state (grad mode, default dtype, deterministic algorithms,
     threads, anomaly mode, autocast, default device, matmul precision, backend flags).
 
@@ -94,6 +93,7 @@ def test_global_torch_state_unchanged(dropout_target: Target) -> None:
     this run's calls (each was undone at once, so no other verdict depends on it), and makes
     calls of its own in every mode.
     """
+    run = dropout_run
     target = dropout_target
     kind = target.kind
     case = Case(kind.canonical_shape(), "float32", "contiguous", 0.5, seed=0, kind=kind.name)
@@ -101,18 +101,18 @@ def test_global_torch_state_unchanged(dropout_target: Target) -> None:
     if target.supports("inplace"):
         modes.append({"p": 0.5, "inplace": True})
     if target.supports("generator"):
-        modes.append({"p": 0.5, "generator": torch.Generator(device=current().device).manual_seed(1)})
+        modes.append({"p": 0.5, "generator": torch.Generator(device=run.device).manual_seed(1)})
     for mode in modes:
-        x = case.make_input(current().device).requires_grad_(mode.get("inplace") is None)
+        x = case.make_input(run.device).requires_grad_(mode.get("inplace") is None)
         p = float(mode.pop("p"))
-        with seeded(0):
+        with seeded(run, 0):
             try:
                 target.call(x, p, **mode)
             except (ImplementationFailure, NotSupported):
                 pass  # errors are other properties' to judge; only the state matters here
-    changes = guard.findings_for(target.spec) + guard.pending()
+    changes = run.guard.findings_for(target.spec) + run.guard.pending()
     if changes:
         shown = "; ".join(f.describe() for f in changes[:3])
         shown += f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
-        raise violation(STATE, target, expected="torch's global state as it was before each call",
+        raise violation(run, STATE, target, expected="torch's global state as it was before each call",
                         seen=f"{len(changes)} calls changed it (each undone at once): {shown}")

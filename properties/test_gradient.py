@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from dropout_verify.config import current
-from dropout_verify.harness import Statement, checked_output, exact, note, seeded, skip_unjudged, violation
+from dropout_verify.harness import Statement, checked_output, exact, seeded, skip_unjudged, violation
+from dropout_verify.run import Run
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
 from dropout_verify.values import FLOAT32_P_NOTE, float32_keep
@@ -24,26 +24,26 @@ STATEMENT = Statement("C9", "gradient", "dy/dx = forward mask x kept scale")
            designed_case(kind, units=8 * 1025, dtype="float32", layout="contiguous", p=0.5, seed=0, rows=8),
            designed_case(kind, units=30, dtype="float64", layout="channels_last", p=0.2, seed=1, rows=2,
                          unit_elements=35)])
-def test_gradient_matches_forward_mask(target: Target, case: Case) -> None:
+def test_gradient_matches_forward_mask(run: Run, target: Target, case: Case) -> None:
     """x.grad == g * kept * scale for an upstream gradient g, within 2 units of precision."""
-    device = current().device
+    device = run.device
     x = case.make_input(device).detach().requires_grad_(True)
     upstream = torch.randn(case.shape, generator=torch.Generator().manual_seed(case.seed ^ 0xFACE),
                            dtype=torch.float64).to(case.torch_dtype).to(device)
     keep = target.keep_probability(case.p)
-    with seeded(case.seed):
+    with seeded(run, case.seed):
         y = checked_output(target, x, case.p)
     if not y.requires_grad:
-        raise violation(STATEMENT, target, expected="an output on the autograd graph of x", case=case,
+        raise violation(run, STATEMENT, target, expected="an output on the autograd graph of x", case=case,
                         seen="an output that does not require grad (detached)")
     try:
         y.backward(upstream)  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
     except Exception as error:  # noqa: BLE001 - any failure of backward is the finding
-        raise violation(STATEMENT, target, expected="backward to succeed", case=case,
+        raise violation(run, STATEMENT, target, expected="backward to succeed", case=case,
                         seen=f"backward raised {type(error).__name__}: {error}") from None
     if x.grad is None:
-        raise violation(STATEMENT, target, expected="a gradient for x", case=case, seen="x.grad is None")
-    if skip_unjudged(target, x.dtype, case.p, "gradient"):
+        raise violation(run, STATEMENT, target, expected="a gradient for x", case=case, seen="x.grad is None")
+    if skip_unjudged(run, target, x.dtype, case.p, "gradient"):
         return
     kept = target.kind.element_keeps(y.detach(), keep).to(torch.float64)
     grad = x.grad.to(torch.float64)
@@ -59,12 +59,12 @@ def test_gradient_matches_forward_mask(target: Target, case: Case) -> None:
             wrong, first_expected = mismatch, expected
         elif not bool(mismatch.any()):
             wrong = mismatch
-            note(f"{target.spec}: {FLOAT32_P_NOTE}")
+            run.note(f"{target.spec}: {FLOAT32_P_NOTE}")
     expected = first_expected
     scale = target.kind.values.kept_gradient(keep)
     if wrong.any():
         first = int(torch.nonzero(wrong.reshape(-1))[0])
-        raise violation(
+        raise violation(run,
             STATEMENT, target, case=case,
             expected=f"dy_i/dx_i = {scale:.6g} where y_i was kept, 0 where it was dropped",
             seen=(f"{int(wrong.sum())} of {x.numel()} gradient elements differ; first at flat index {first}: "

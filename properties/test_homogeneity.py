@@ -14,12 +14,12 @@ import math
 
 import torch
 
-from dropout_verify.config import current
+from dropout_verify.decision import Decision
 from dropout_verify.harness import Statement, calls_for, check_result, sample_units, statistical
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.levels import POWER
 from dropout_verify.power import exact_rate_samples, homogeneity_calls
-from dropout_verify.stats import TestResult as _Result
+from dropout_verify.run import Run
 from dropout_verify.stats import binomial_test, homogeneity_test
 from dropout_verify.strategies import DESIGNED_P, Case, cases, covering_cells, designed_case, probabilities
 from dropout_verify.targets import Target
@@ -44,14 +44,13 @@ def _several_units(target: Target) -> str | None:
 
 @statistical("homogeneity", STATEMENT, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=REQUEST),
              examples=_examples, applies=_several_units)
-def test_positions_share_one_keep_rate(target: Target, case: Case) -> None:
+def test_positions_share_one_keep_rate(run: Run, target: Target, case: Case) -> None:
     """Per-unit kept counts k_j over T calls: all ~ Binomial(T, 1-p).
 
     T is planned so that one unit off by the level's position bias is found with power 0.999
     (worst-position exact binomial, Bonferroni over positions); an omnibus chi-square covers
     drift spread over many positions.
     """
-    run = current()
     q = target.keep_probability(case.p)
     calls = homogeneity_calls(q, run.effects.position_bias, case.units, run.alpha_decision, POWER)
     counts = torch.zeros(case.unit_shape, dtype=torch.int64, device=run.device)
@@ -59,9 +58,9 @@ def test_positions_share_one_keep_rate(target: Target, case: Case) -> None:
     def count(_: int, keeps: torch.Tensor) -> None:
         counts.add_(keeps.sum(0))
 
-    sample_units(target, case, calls, count)
+    sample_units(run, target, case, calls, count)
     result = homogeneity_test(counts.cpu().numpy(), calls, q, run.alpha_decision)
-    check_result(STATEMENT, target, result, case,
+    check_result(run, STATEMENT, target, result, case,
                  expected=f"every {target.kind.unit} kept at rate {q:.6g} (detects one off by "
                           f"{run.effects.position_bias:g} with power {POWER})",
                  seen=f"the worst of {counts.numel()} positions off {q:.6g} by {result.estimate:+.4g}; over all "
@@ -73,7 +72,7 @@ VALUE_GROUPS = 8  # sign x quartile of |x|
 VALUE_REQUEST = ShapeRequest(min_units=1 << 12, max_units=1 << 16, max_numel=1 << 17, max_unit_elements=2)
 
 
-def _same_side(results: list[_Result], q: float) -> str:
+def _same_side(results: list[Decision], q: float) -> str:
     """A hint for the reader when every group errs the same way: a rate off q everywhere."""
     rates = [r.estimate for r in results]
     if len(rates) > 1 and (all(r < q for r in rates) or all(r > q for r in rates)):
@@ -89,12 +88,11 @@ def _same_side(results: list[_Result], q: float) -> str:
                  designed_case(kind, units=1 << 14, dtype="bfloat16", layout="transposed", p=0.1, seed=61, rows=16,
                                magnitude=1e3)],
              applies=_several_units)
-def test_keep_rate_independent_of_x(target: Target, case: Case) -> None:
+def test_keep_rate_independent_of_x(run: Run, target: Target, case: Case) -> None:
     """Units grouped by the sign and the size (quartile of |x|) of their first element: each
     group's kept count ~ Binomial(n_g, 1-p), exact binomial tests with Bonferroni over the 8
     groups, planned to find one group off by the level's value bias with power 0.999. Catches a
     threshold computed from x's bits (a kernel reusing the input's register for its random number)."""
-    run = current()
     q = target.keep_probability(case.p)
     x = case.make_input(run.device)
     first = target.kind.layout.unit_decisions(x.detach().to(torch.float64).cpu())
@@ -112,12 +110,12 @@ def test_keep_rate_independent_of_x(target: Target, case: Case) -> None:
         kept.add_(torch.bincount(group.reshape(-1), weights=flat.sum(0).to(torch.float64),
                                  minlength=VALUE_GROUPS).to(torch.int64))
 
-    used = sample_units(target, case, calls, count, x=x)
+    used = sample_units(run, target, case, calls, count, x=x)
     results = [binomial_test(int(kept[g]), int(sizes[g]) * used, q, alpha,
                              name=f"keep rate of x {'< 0' if g >= 4 else '>= 0'}, |x| quartile {g % 4 + 1}")
                for g in range(VALUE_GROUPS) if int(sizes[g]) > 0]
     worst = min(results, key=lambda r: r.log_pvalue)
-    combined = _Result(
+    combined = Decision(
         name="keep rate by sign and size of x", statistic=worst.statistic,
         log_pvalue=min(0.0, math.log(len(results)) + worst.log_pvalue), samples=sum(r.samples for r in results),
         estimate=worst.estimate, expected=q, ci=worst.ci, alpha=run.alpha_decision,
@@ -126,6 +124,6 @@ def test_keep_rate_independent_of_x(target: Target, case: Case) -> None:
                + _same_side(results, q),
         evidence={"group": [float(i) for i in range(len(results))], "keep rate": [r.estimate for r in results],
                   "expected": [q] * len(results)})
-    check_result(VALUES, target, combined, case,
+    check_result(run, VALUES, target, combined, case,
                  expected=f"rate {q:.6g} in every group (detects one off by {run.effects.value_bias:g} "
                           f"with power {POWER})")

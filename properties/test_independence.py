@@ -26,23 +26,21 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_verify.config import current
+from dropout_verify.decision import Decision
 from dropout_verify.harness import (
-    HASHED_UNITS,
     Statement,
     check_result,
     claims,
-    mask_registry,
-    record,
     sample_units,
     statistical,
     violation,
 )
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.levels import POWER
+from dropout_verify.masks import HASHED_UNITS
 from dropout_verify.power import dispersion_calls, pair_calls
+from dropout_verify.run import Run
 from dropout_verify.stats import PairCounts, combine_pairings, dispersion_test, independence_test, periodicity_test
-from dropout_verify.stats import TestResult as _Result
 from dropout_verify.strategies import DESIGNED_P, Case, cases, covering_cells, designed_case, probabilities
 from dropout_verify.targets import Target
 
@@ -139,12 +137,11 @@ def _pair_examples(kind: Kind) -> list[Case]:
 
 @statistical("independence", PAIRS, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=PAIR_REQUEST),
              examples=_pair_examples)
-def test_pairs_uncorrelated(target: Target, case: Case) -> None:
+def test_pairs_uncorrelated(run: Run, target: Target, case: Case) -> None:
     """Paired decisions are independent given their positions' margins: consecutive calls,
     neighbours in memory, and units at distances 1, 2, 4, ... along every axis. One decision
     (Bonferroni over the pairings); the calls are planned so that each pairing finds a
     correlation of the level's size with power 0.999 at its share of alpha."""
-    run = current()
     kind = target.kind
     x = case.make_input(run.device)
     found = [pairing for pairing in pairings(kind, x) if pairing.strata > 0]
@@ -167,9 +164,9 @@ def test_pairs_uncorrelated(target: Target, case: Case) -> None:
         counts[0].add(sequence[0:usable:2], sequence[1:usable:2])
         carry[:] = [sequence[usable:]] if usable < sequence.shape[0] else []
 
-    sample_units(target, case, calls, count, x=x)
+    sample_units(run, target, case, calls, count, x=x)
     results = [independence_test(c, alpha, f"independence of {p.name}") for p, c in zip(found, counts)]
-    check_result(PAIRS, target, combine_pairings(results, run.alpha_decision, "independence of paired decisions"),
+    check_result(run, PAIRS, target, combine_pairings(results, run.alpha_decision, "independence of paired decisions"),
                  case, expected=f"no correlation between paired units or calls (detects |rho| >= "
                                 f"{run.effects.correlation:g} in each of {len(found)} pairings with power {POWER})")
 
@@ -193,15 +190,14 @@ def _several_units(target: Target) -> str | None:
                  for i, ((dtype, layout), p, units) in enumerate(zip(covering_cells(2), DESIGNED_P,
                                                                      (1024, 31, 4096, 257, 100)))],
              applies=_several_units)
-def test_kept_count_dispersion(target: Target, case: Case) -> None:
+def test_kept_count_dispersion(run: Run, target: Target, case: Case) -> None:
     """Var[kept units in a call] = m q (1-q): two-sided test on T calls (saddlepoint tails)."""
-    run = current()
     q = target.keep_probability(case.p)
     calls = dispersion_calls(run.effects.variance_ratio, run.alpha_decision, POWER, case.units, q)
     counts: list[torch.Tensor] = []
-    sample_units(target, case, calls, lambda _, keeps: counts.append(keeps.reshape(keeps.shape[0], -1).sum(1)))
+    sample_units(run, target, case, calls, lambda _, keeps: counts.append(keeps.reshape(keeps.shape[0], -1).sum(1)))
     result = dispersion_test(torch.cat(counts).cpu().numpy(), case.units, q, run.alpha_decision)
-    check_result(DISPERSION, target, result, case,
+    check_result(run, DISPERSION, target, result, case,
                  expected=f"kept counts spread about m q as Binomial(m, q), ratio 1 (detects a variance "
                           f"x{run.effects.variance_ratio:g} or /{run.effects.variance_ratio:g} with power {POWER})",
                  seen=f"kept counts spread {result.estimate:.4g} x the binomial variance about m q (the test "
@@ -228,38 +224,38 @@ def _period_examples(kind: Kind) -> list[Case]:
 @statistical("periodicity", PERIODIC,
              cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=PERIOD_REQUEST),
              examples=_period_examples)
-def test_no_periodic_mask(target: Target, case: Case) -> None:
+def test_no_periodic_mask(run: Run, target: Target, case: Case) -> None:
     """No lag L of the sequence (unit decisions of consecutive calls, in memory order)
     repeats it: a conservative bound at every lag, Bonferroni over all lags; a mask with
     period L, or a call that repeats (or shifts) the previous call's mask, is rejected."""
-    run = current()
     q = target.keep_probability(case.p)
     x = case.make_input(run.device)
     chunks: list[torch.Tensor] = []
     calls = PERIOD_CALLS if not target.kind.one_decision_per_call else PERIOD_LENGTH
-    sample_units(target, case, calls, lambda _, keeps: chunks.append(unit_order(keeps, x, target.kind).cpu()), x=x)
+    sample_units(run, target, case, calls, lambda _, keeps: chunks.append(unit_order(keeps, x, target.kind).cpu()), x=x)
     sequence = torch.cat(chunks).reshape(-1)
     result = periodicity_test(sequence, q, run.alpha_decision, max_lag=sequence.numel() - 1)
-    check_result(PERIODIC, target, result, case, expected="no lag with correlation (a repeated mask has 1)")
+    check_result(run, PERIODIC, target, result, case, expected="no lag with correlation (a repeated mask has 1)")
 
 
 REPEATS = Statement("C6", "independence", "no call's mask repeats another's, across the whole run")
 
 
 @claims(REPEATS)
-def test_no_repeated_mask(dropout_target: Target) -> None:
+def test_no_repeated_mask(dropout_target: Target, dropout_run: Run) -> None:
     """Every mask of 4096 units or more made in this run (all statistical properties) and 256
     calls of its own: no exact repeat (``harness.MaskRegistry``; two correct masks coincide
     with probability at most e^-409). Runs after the other properties of the implementation."""
+    run = dropout_run
     target = dropout_target
     if target.kind.one_decision_per_call:
         pytest.skip("n/a: one decision per call: a repeating stream is a periodicity (test_no_periodic_mask)")
     case = designed_case(target.kind, units=HASHED_UNITS, dtype="float32", layout="contiguous", p=0.5, seed=95,
                          rows=4)
-    sample_units(target, case, 256, lambda first, keeps: None)
-    repeats = mask_registry(target.spec).repeats
-    record(_Result("exact repeats of a mask", float(len(repeats)), -math.inf if repeats else 0.0, 256,
-                   float(len(repeats)), 0.0, (0.0, 0.0), current().alpha_decision, "masks hashed by their kept units"))
+    sample_units(run, target, case, 256, lambda first, keeps: None)
+    repeats = run.masks_for(target.spec).repeats
+    run.record(Decision("exact repeats of a mask", float(len(repeats)), -math.inf if repeats else 0.0, 256,
+                   float(len(repeats)), 0.0, (0.0, 0.0), run.alpha_decision, "masks hashed by their kept units"))
     if repeats:
-        raise violation(REPEATS, target, case=case, expected="every mask new (a repeat has probability <= e^-409)",
+        raise violation(run, REPEATS, target, case=case, expected="every mask new (a repeat has probability <= e^-409)",
                         seen=f"{len(repeats)} repeats; " + "; ".join(repeats[:3]))

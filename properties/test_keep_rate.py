@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from dropout_verify.config import current
-from dropout_verify.harness import Statement, calls_for, check_result, claims, note, sample_units, statistical
+from dropout_verify.harness import Statement, calls_for, check_result, claims, sample_units, statistical
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.levels import POWER
 from dropout_verify.power import exact_rate_samples, quantisation_trials
+from dropout_verify.run import Run
 from dropout_verify.stats import BetaBinomialEProcess, SequentialBinomialTest, probe_points, quantisation_test
 from dropout_verify.strategies import CELLS, DESIGNED_P, Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
@@ -43,7 +43,7 @@ def _examples(kind: Kind) -> list[Case]:
 
 @statistical("keep_rate", STATEMENT, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=REQUEST),
              examples=_examples)
-def test_keep_rate(target: Target, case: Case) -> None:
+def test_keep_rate(run: Run, target: Target, case: Case) -> None:
     """Each unit is kept with probability q = 1 - p: the sum of unit keeps ~ Binomial(n, q).
 
     A truncated two-sided SPRT (``stats.SequentialBinomialTest``) at the decision's alpha,
@@ -51,7 +51,6 @@ def test_keep_rate(target: Target, case: Case) -> None:
     binomial test at alpha / 2 needs (``power.exact_rate_samples``) to detect |keep rate - q|
     >= the level's keep-rate bias at this p with power 0.999.
     """
-    run = current()
     q = target.keep_probability(case.p)
     delta = run.effects.keep_rate_bias
     # The truncation test decides at alpha / 2 and may miss only half of 1 - power, early
@@ -64,8 +63,8 @@ def test_keep_rate(target: Target, case: Case) -> None:
         keeps = keeps.reshape(-1)[: needed - test.samples]
         return test.update(int(keeps.sum()), keeps.numel())
 
-    sample_units(target, case, calls_for(needed, case.units), update)
-    check_result(STATEMENT, target, test.result(), case,
+    sample_units(run, target, case, calls_for(needed, case.units), update)
+    check_result(run, STATEMENT, target, test.result(), case,
                  expected=f"keep rate {q:.6g} (detects a bias of {delta:g} with power {POWER})")
 
 
@@ -73,17 +72,17 @@ QUANTISED = Statement("C3", "keep rate", "no grid: the rate at half-cell probes 
 
 
 @claims(QUANTISED)
-def test_keep_probability_not_quantised(dropout_target: Target) -> None:
+def test_keep_probability_not_quantised(dropout_target: Target, dropout_run: Run) -> None:
     """The keep rate at probes a quarter cell either side of half-cell points (of the level's
     grid, 1/256 at standard, and of the 1/255 grid) is q, not a grid point: the matched
     statistic of every (grid 1/8 ... 1/4096 or 1/255, rounding nearest, down or up) hypothesis
     is tested (``stats.quantisation``), and the grid that fits is named. Planned to find the
     level's grid, or 1/255, in any rounding mode, with power 0.999.
     """
+    run = dropout_run
     target = dropout_target
     if target.kind.one_decision_per_call:
         pytest.skip("n/a: one decision per call: the probes need about 10^7 decisions")
-    run = current()
     probes = probe_points(run.effects.quantisation_step)
     trials = quantisation_trials(probes, run.effects.quantisation_step, run.alpha_decision, POWER)
     kept = np.zeros(probes.size)
@@ -99,11 +98,11 @@ def test_keep_probability_not_quantised(dropout_target: Target) -> None:
             totals[0] += int(keeps.sum())
             totals[1] += keeps.numel()
 
-        sample_units(target, case, calls_for(trials, case.units), count, x=x)
+        sample_units(run, target, case, calls_for(trials, case.units), count, x=x)
         kept[index], used[index] = totals
     keep_rates = np.array([target.keep_probability(float(1 - q)) for q in probes])
     result = quantisation_test(keep_rates, kept, used, run.alpha_decision)
-    check_result(QUANTISED, target, result, case,
+    check_result(run, QUANTISED, target, result, case,
                  expected=f"no grid (detects the 1/{round(1 / run.effects.quantisation_step)} and 1/255 grids, "
                           f"any rounding, with power {POWER})",
                  seen=f"keep rates off 1-p at the probes ({result.estimate:.3g} times the deviations of the "
@@ -116,12 +115,12 @@ TIMED_CHECK_EVERY = 8
 
 
 @claims(TIMED)
-def test_keep_rate_until_deadline(dropout_target: Target) -> None:
+def test_keep_rate_until_deadline(dropout_target: Target, dropout_run: Run) -> None:
     """With --time S: S seconds of keep-rate tests at p = 0.1, 0.5 and 0.9 in turn, each an
     anytime-valid e-process (``stats.anytime``) that may stop at the deadline and keeps its
     share of the budget; reports the smallest bias each detects at the decisions it reached."""
+    run = dropout_run
     target = dropout_target
-    run = current()
     if run.time is None:
         pytest.skip("n/a: no --time given")
     deadline = time.monotonic() + run.time
@@ -140,7 +139,7 @@ def test_keep_rate_until_deadline(dropout_target: Target) -> None:
                 return time.monotonic() >= deadline
 
             # C2 and the mask hashes on one round in TIMED_CHECK_EVERY: the rest only count decisions.
-            sample_units(target, seed_case, max(1, 64 // max(1, case.units >> 16)) if case.units > 1 else 20000,
+            sample_units(run, target, seed_case, max(1, 64 // max(1, case.units >> 16)) if case.units > 1 else 20000,
                          update, x=x, checked=rounds % TIMED_CHECK_EVERY == 0)
             if time.monotonic() >= deadline:
                 break
@@ -150,5 +149,5 @@ def test_keep_rate_until_deadline(dropout_target: Target) -> None:
         result = test.result(run.alpha_decision, POWER, f"keep rate at p = {case.p} (anytime)")
         reached.append(f"p = {case.p}: {test.minimum_detectable_bias(run.alpha_decision, POWER):.3g} "
                        f"over {test.samples:,} decisions")
-        check_result(TIMED, target, result, case, expected=f"keep rate {test.rate:.6g}")
-    note(f"{target.spec}: --time {run.time:g} s reached keep-rate MDEs (power {POWER}): " + "; ".join(reached))
+        check_result(run, TIMED, target, result, case, expected=f"keep rate {test.rate:.6g}")
+    run.note(f"{target.spec}: --time {run.time:g} s reached keep-rate MDEs (power {POWER}): " + "; ".join(reached))

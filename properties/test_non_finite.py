@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from dropout_verify.config import current
-from dropout_verify.harness import Statement, claims, note, seeded
+from dropout_verify.harness import Statement, claims, seeded
+from dropout_verify.run import Run
 from dropout_verify.targets import ImplementationFailure, Target
 
 STATEMENT = Statement("--", "non-finite inputs", "reported, not judged", judged=False)
@@ -36,22 +36,23 @@ def _classify(values: torch.Tensor) -> set[str]:
 
 
 @claims(STATEMENT)
-def test_non_finite_inputs_reported(dropout_target: Target) -> None:
+def test_non_finite_inputs_reported(dropout_target: Target, dropout_run: Run) -> None:
     """Record, per special value, what kept and dropped copies of it become (over CALLS calls)."""
+    run = dropout_run
     target = dropout_target
     shape = target.kind.shape_for(3 * 64, rows=3, unit_elements=2)
-    x = torch.ones(shape, device=current().device)
+    x = torch.ones(shape, device=run.device)
     for row, value in enumerate(SPECIALS.values()):
         x[row] = value
     seen: list[set[str]] = [set() for _ in SPECIALS]
     for call in range(CALLS):
         try:
-            with seeded(5 + call), torch.no_grad():
+            with seeded(run, 5 + call), torch.no_grad():
                 y = target.call(x, 0.5)
         except ImplementationFailure as failure:
-            note(f"{target.spec}: non-finite input -> {str(failure).splitlines()[0]}")
+            run.note(f"{target.spec}: non-finite input -> {str(failure).splitlines()[0]}")
             return
         for row in range(len(SPECIALS)):
             seen[row] |= _classify(y[row])
     parts = [f"{name} -> {'/'.join(sorted(kinds)) or 'none'}" for name, kinds in zip(SPECIALS, seen)]
-    note(f"{target.spec}: " + ", ".join(parts) + f" (over kept and dropped copies, {CALLS} calls at p = 0.5)")
+    run.note(f"{target.spec}: " + ", ".join(parts) + f" (over kept and dropped copies, {CALLS} calls at p = 0.5)")

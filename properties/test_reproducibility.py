@@ -14,18 +14,17 @@ import pytest
 import torch
 
 from dropout_verify import stats
-from dropout_verify.config import current
 from dropout_verify.harness import (
     Statement,
     checked_output,
     claims,
     exact,
-    record,
     sample_units,
     seeded,
     violation,
 )
 from dropout_verify.plugin import KEYWORD_MARKER
+from dropout_verify.run import Run
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
 
@@ -48,29 +47,29 @@ def _rng_states(device: str) -> list[torch.Tensor]:
 @exact(SAME_SEED, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95)),
        examples=lambda kind: [designed_case(kind, units=8 * 1025, dtype="float32", layout="contiguous", p=0.5,
                                             seed=0, rows=8)])
-def test_same_seed_same_result(target: Target, case: Case) -> None:
+def test_same_seed_same_result(run: Run, target: Target, case: Case) -> None:
     """torch.manual_seed(s); f(x) == torch.manual_seed(s); f(x), bit for bit."""
-    x = case.make_input(current().device)
+    x = case.make_input(run.device)
     outputs = []
     for _ in range(2):
-        with seeded(case.seed), torch.no_grad():
+        with seeded(run, case.seed), torch.no_grad():
             outputs.append(checked_output(target, x, case.p))
     if not torch.equal(outputs[0], outputs[1]):
         differing = int((outputs[0] != outputs[1]).sum())
-        raise violation(SAME_SEED, target, expected="identical outputs", case=case,
+        raise violation(run, SAME_SEED, target, expected="identical outputs", case=case,
                         seen=f"{differing} of {x.numel()} elements differ between two runs with one seed")
 
 
 @claims(DISTINCT)
-def test_different_seeds_different_masks(dropout_target: Target) -> None:
+def test_different_seeds_different_masks(dropout_target: Target, dropout_run: Run) -> None:
     """Seeds 1 and 2 give different masks over 4096 unit decisions at p = 0.5 (as many calls
     as that takes: one, or 4096 for a whole-call drop-path).
 
     A correct dropout gives two equal masks with probability 0.5**4096, far below the
     decision's alpha (this is one of the budget's decisions all the same).
     """
+    run = dropout_run
     target = dropout_target
-    run = current()
     assert DISTINCT_DECISIONS * math.log(0.5) < math.log(run.alpha_decision)
     case = designed_case(target.kind, units=DISTINCT_DECISIONS, dtype="float32", layout="contiguous", p=0.5, seed=1)
     calls = math.ceil(DISTINCT_DECISIONS / max(case.units, 1))
@@ -81,32 +80,32 @@ def test_different_seeds_different_masks(dropout_target: Target) -> None:
         def collect(_: int, keeps: torch.Tensor, seen: list[torch.Tensor] = seen) -> None:
             seen.append(keeps.reshape(-1))
 
-        sample_units(target, Case(case.shape, case.dtype, case.layout, 0.5, seed, kind=case.kind), calls, collect)
+        sample_units(run, target, Case(case.shape, case.dtype, case.layout, 0.5, seed, kind=case.kind), calls, collect)
         masks.append(torch.cat(seen))
     same = torch.equal(masks[0], masks[1])
     log_p = masks[0].numel() * math.log(0.5) if same else 0.0
-    record(stats.TestResult("masks of two seeds", float(same), log_p, masks[0].numel(), float(same), 0.0, (0.0, 1.0),
-                      run.alpha_decision, "1 if the two seeds gave the same mask"))
+    run.record(stats.Decision("masks of two seeds", float(same), log_p, masks[0].numel(), float(same), 0.0,
+                                (0.0, 1.0), run.alpha_decision, "1 if the two seeds gave the same mask"))
     if same:
-        raise violation(DISTINCT, target, case=case,
+        raise violation(run, DISTINCT, target, case=case,
                         expected=f"different masks (equal with probability 2**-{masks[0].numel()})",
                         seen="the same mask for seeds 1 and 2: the function seeds its own RNG")
 
 
 @claims(CALLER_RNG)
-def test_caller_rng_not_reseeded(dropout_target: Target) -> None:
+def test_caller_rng_not_reseeded(dropout_target: Target, dropout_run: Run) -> None:
     """After f(x), the caller's next draws still depend on the caller's seed."""
+    run = dropout_run
     target = dropout_target
-    run = current()
     case = designed_case(target.kind, units=256, dtype="float32", layout="contiguous", p=0.5, seed=3)
     x = case.make_input(run.device)
     follow_ups = []
     for seed in (3, 4):
-        with seeded(seed), torch.no_grad():
+        with seeded(run, seed), torch.no_grad():
             checked_output(target, x, 0.5)
             follow_ups.append(torch.rand(64, device=run.device))
     if torch.equal(follow_ups[0], follow_ups[1]):
-        raise violation(CALLER_RNG, target, expected="the caller's RNG stream to continue", case=case,
+        raise violation(run, CALLER_RNG, target, expected="the caller's RNG stream to continue", case=case,
                         seen="after the call, seeds 3 and 4 give the same draws: the function reseeded the RNG")
 
 
@@ -114,21 +113,21 @@ def test_caller_rng_not_reseeded(dropout_target: Target) -> None:
 @exact(GENERATOR, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95)),
        examples=lambda kind: [designed_case(kind, units=8 * 1025, dtype="float32", layout="contiguous", p=0.5,
                                             seed=0, rows=8)])
-def test_generator_alone_decides(target: Target, case: Case) -> None:
+def test_generator_alone_decides(run: Run, target: Target, case: Case) -> None:
     """With generator=g: the result depends on g's seed only, and the global RNG is not used."""
-    device = current().device
+    device = run.device
     x = case.make_input(device)
     outputs = []
     for global_seed in (case.seed, case.seed + 1):
-        with seeded(global_seed), torch.no_grad():
+        with seeded(run, global_seed), torch.no_grad():
             before = _rng_states(device)
             generator = torch.Generator(device=device).manual_seed(case.seed % (2**63))
             outputs.append(checked_output(target, x, case.p, generator=generator))
             after = _rng_states(device)
         if not all(torch.equal(a, b) for a, b in zip(before, after)):
-            raise violation(GENERATOR, target, expected="the global RNG state unchanged",
+            raise violation(run, GENERATOR, target, expected="the global RNG state unchanged",
                             seen="the global RNG advanced although a generator was passed", case=case)
     if not torch.equal(outputs[0], outputs[1]):
-        raise violation(GENERATOR, target, expected="one result for one generator seed", case=case,
+        raise violation(run, GENERATOR, target, expected="one result for one generator seed", case=case,
                         seen=f"{int((outputs[0] != outputs[1]).sum())} elements differ when only the global "
                              f"seed changed")

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import torch
 
-from dropout_verify.config import current
-from dropout_verify.harness import Statement, checked_output, exact, note, seeded, skip_unjudged, violation
+from dropout_verify.harness import Statement, checked_output, exact, seeded, skip_unjudged, violation
 from dropout_verify.kinds import Kind, ShapeRequest
+from dropout_verify.run import Run
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
 from dropout_verify.values import FLOAT32_P_NOTE, check_support
@@ -38,19 +38,19 @@ def _examples(kind: Kind) -> list[Case]:
 
 
 @exact(STATEMENT, cases=lambda kind: cases(kind, p=probabilities(0.0, 0.999)), examples=_examples)
-def test_support(target: Target, case: Case) -> None:
+def test_support(run: Run, target: Target, case: Case) -> None:
     """Every y_i within the dtype's rounding of the kind's kept or dropped value of x_i."""
-    x = case.make_input(current().device)
+    x = case.make_input(run.device)
     keep = target.keep_probability(case.p)
-    with seeded(case.seed), torch.no_grad():
+    with seeded(run, case.seed), torch.no_grad():
         y = checked_output(target, x, case.p)
-    if skip_unjudged(target, x.dtype, case.p):
+    if skip_unjudged(run, target, x.dtype, case.p):
         return
     report = check_support(target.kind, x, y, keep)
     if report.float32_p:
-        note(f"{target.spec}: {FLOAT32_P_NOTE}")
+        run.note(f"{target.spec}: {FLOAT32_P_NOTE}")
     if report.bad:
-        raise violation(STATEMENT, target, case=case,
+        raise violation(run, STATEMENT, target, case=case,
                         expected=f"every element the kept or the dropped value ({target.kind.values.describe()}), "
                                  f"to the dtype's rounding",
                         seen=report.describe())
@@ -65,17 +65,17 @@ def _multi_element(target: Target) -> str | None:
        examples=lambda kind: [designed_case(kind, units=64, dtype="float32", layout="contiguous", p=0.5, seed=3,
                                             rows=8, unit_elements=9)],
        applies=_multi_element)
-def test_unit_shares_decision(target: Target, case: Case) -> None:
+def test_unit_shares_decision(run: Run, target: Target, case: Case) -> None:
     """Within each unit (a channel, a sample, the whole call) every element is kept or every
     element is dropped."""
-    x = case.make_input(current().device)
+    x = case.make_input(run.device)
     keep = target.keep_probability(case.p)
-    with seeded(case.seed), torch.no_grad():
+    with seeded(run, case.seed), torch.no_grad():
         y = checked_output(target, x, case.p)
     kept = target.kind.element_keeps(y, keep)
     mixed, index = target.kind.layout.disagreeing_units(kept)
     if mixed:
-        raise violation(SHARED, target, case=case, expected=f"one decision per {target.kind.unit}",
+        raise violation(run, SHARED, target, case=case, expected=f"one decision per {target.kind.unit}",
                         seen=f"{mixed} of {target.kind.unit_count(case.shape)} units have kept and dropped "
                              f"elements; the first is unit {index}")
 
@@ -88,31 +88,32 @@ def _channel2d(target: Target) -> str | None:
                                          request=ShapeRequest(min_units=8, max_units=512, max_numel=1 << 14)),
        examples=lambda kind: [Case((4, 8, 6), "float32", "contiguous", 0.5, seed=4, kind=kind.name)],
        applies=_channel2d)
-def test_channel2d_3d_input(target: Target, case: Case) -> None:
+def test_channel2d_3d_input(run: Run, target: Target, case: Case) -> None:
     """A 3-D input (A, B, L) to 2-d channel dropout: either every x[a] shares one decision
     ((C, H, W), nn.Dropout2d's purpose) or every x[a, b] does ((N, C, L), PyTorch's legacy
     F.dropout2d); values as C2 says. Which one the implementation follows is reported."""
     shape = case.shape if len(case.shape) == 3 else (case.shape[0], case.shape[1], max(2, case.shape[-1]))
     case = Case(shape, case.dtype, "contiguous", case.p, case.seed, case.magnitude, case.kind)
-    x = case.make_input(current().device)
+    x = case.make_input(run.device)
     keep = target.keep_probability(case.p)
-    with seeded(case.seed), torch.no_grad():
+    with seeded(run, case.seed), torch.no_grad():
         y = checked_output(target, x, case.p)
-    if not skip_unjudged(target, x.dtype, case.p):
+    if not skip_unjudged(run, target, x.dtype, case.p):
         report = check_support(target.kind, x, y, keep)
         if report.bad:
-            raise violation(READING, target, case=case, expected="every element 0 or x/(1-p)", seen=report.describe())
+            raise violation(run, READING, target, case=case, expected="every element 0 or x/(1-p)",
+                            seen=report.describe())
     kept = target.kind.element_keeps(y, keep)
     per_channel = bool((kept == kept[:, :1, :1]).all())  # (C, H, W): x[a] whole
     per_row = bool((kept == kept[:, :, :1]).all())  # (N, C, L): x[a, b] whole
     if not per_row:
-        raise violation(READING, target, case=case, expected="one decision per x[a] or one per x[a, b]",
+        raise violation(run, READING, target, case=case, expected="one decision per x[a] or one per x[a, b]",
                         seen="elements of one x[a, b] slice differ in their keep decision")
     # Whole x[a] slices agreeing can happen by chance under the (N, C, L) reading: with B rows
     # each, all A slices agree with probability (q^B + p^B)^A. Say (C, H, W) only when that is
     # below 1e-6; an example that cannot tell the readings apart says nothing.
     chance = (keep ** shape[1] + (1 - keep) ** shape[1]) ** shape[0]
     if not per_channel:
-        note(f"{target.spec}: a 3-D input is read as (N, C, L) (one decision per x[n, c], legacy F.dropout2d)")
+        run.note(f"{target.spec}: a 3-D input is read as (N, C, L) (one decision per x[n, c], legacy F.dropout2d)")
     elif shape[1] > 1 and chance < 1e-6:
-        note(f"{target.spec}: a 3-D input is read as (C, H, W) (one decision per x[c])")
+        run.note(f"{target.spec}: a 3-D input is read as (C, H, W) (one decision per x[c])")

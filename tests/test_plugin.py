@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from dropout_verify.config import RunConfig
 from dropout_verify.harness import seeded
+from dropout_verify.run import Run
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.subprocess
@@ -155,7 +157,7 @@ def test_keep_convention_passes_keep_probability(user: pytest.Pytester) -> None:
 def test_seeded_block_leaves_the_callers_rng_as_it_was() -> None:
     torch.manual_seed(123)
     state = torch.get_rng_state()
-    with seeded(5):
+    with seeded(Run(settings=RunConfig()), 5):
         torch.rand(10)
     assert torch.equal(state, torch.get_rng_state())
 

@@ -2,7 +2,7 @@
 
 Every test compares what an implementation did with what a correct dropout does, under the
 null hypothesis H0 "the implementation is correct": each unit is kept independently with
-probability q = 1 - p. Every function returns a :class:`TestResult` with the statistic, the
+probability q = 1 - p. Every function returns a :class:`Decision` with the statistic, the
 p-value (kept as its natural log, so that 1e-300 and 1e-30 stay different numbers), the
 samples used, an effect estimate with a confidence interval at the decision's own level
 (1 - alpha), and the threshold alpha the decision used. One module per test:
@@ -18,6 +18,7 @@ samples used, an effect estimate with a confidence interval at the decision's ow
 * ``moments``: alpha dropout keeps mean 0 and variance 1 (Chernoff bounds).
 """
 
+from ..decision import Decision, format_p
 from .anytime import BetaBinomialEProcess
 from .binomial import SequentialBinomialTest, binomial_test, clopper_pearson
 from .dispersion import dispersion_test
@@ -26,13 +27,12 @@ from .moments import alpha_moments_test
 from .pairs import PairCounts, combine_pairings, independence_test
 from .periodicity import periodicity_test
 from .quantisation import probe_points, quantisation_test
-from .result import TestResult, format_p
 
 __all__ = [
     "BetaBinomialEProcess",
+    "Decision",
     "PairCounts",
     "SequentialBinomialTest",
-    "TestResult",
     "alpha_moments_test",
     "binomial_test",
     "clopper_pearson",

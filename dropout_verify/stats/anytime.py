@@ -21,7 +21,7 @@ from scipy import optimize as _optimize
 from scipy import special as _special
 from scipy import stats as _scipy
 
-from .result import TestResult
+from ..decision import Decision
 
 __all__ = ["BetaBinomialEProcess"]
 
@@ -71,11 +71,11 @@ class BetaBinomialEProcess:
             worst = max(worst, float(_optimize.brentq(lambda b, side=side: short(b, side), 1e-12, high, xtol=1e-12)))
         return worst
 
-    def result(self, alpha: float, power: float, name: str) -> TestResult:
+    def result(self, alpha: float, power: float, name: str) -> Decision:
         log_p = min(0.0, -self.max_log_e)  # Ville: P_0[sup E >= 1/u] <= u
         estimate = self.kept / max(self.samples, 1)
         mde = self.minimum_detectable_bias(alpha, power)
-        return TestResult(
+        return Decision(
             name=name, statistic=float(self.kept), log_pvalue=log_p, samples=self.samples, estimate=estimate,
             expected=self.rate, ci=(estimate - mde, estimate + mde), alpha=alpha,
             detail=(f"anytime-valid (beta-binomial mixture e-process, largest log E {self.max_log_e:.3g}); "

@@ -10,7 +10,7 @@ import math
 
 from scipy import stats as _scipy
 
-from .result import LOG2, TestResult
+from ..decision import LOG2, Decision
 
 __all__ = ["SequentialBinomialTest", "binomial_test", "clopper_pearson", "two_sided_binomial_log_p"]
 
@@ -34,12 +34,12 @@ def clopper_pearson(k: float, n: int, alpha: float) -> tuple[float, float]:
     return low, high
 
 
-def binomial_test(kept: int, n: int, rate: float, alpha: float, name: str = "keep rate") -> TestResult:
+def binomial_test(kept: int, n: int, rate: float, alpha: float, name: str = "keep rate") -> Decision:
     """Exact two-sided test that ``kept`` ~ Binomial(n, rate).
 
     Estimate: kept / n, with its Clopper-Pearson interval.
     """
-    return TestResult(
+    return Decision(
         name=name,
         statistic=float(kept),
         log_pvalue=two_sided_binomial_log_p(kept, n, rate),
@@ -111,14 +111,14 @@ class SequentialBinomialTest:
             self.stopped_by = "truncation (exact test on all samples)"
         return bool(self.stopped_by)
 
-    def result(self, name: str = "keep rate (sequential)") -> TestResult:
+    def result(self, name: str = "keep rate (sequential)") -> Decision:
         """The decision: p = min(1, 2 min(p_sequential, p_exact)); reject when p < alpha."""
         log_p_sequential = min(0.0, LOG2 - max(self.max_log_lr))  # Bonferroni over the sides
         log_p_exact = 0.0
         if self.stopped_by.startswith("truncation"):
             log_p_exact = two_sided_binomial_log_p(self.kept, self.samples, self.rate)
         log_p = min(0.0, LOG2 + min(log_p_sequential, log_p_exact))
-        return TestResult(
+        return Decision(
             name=name,
             statistic=float(self.kept),
             log_pvalue=log_p,

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _scipy
 
+from ..decision import LOG2, Decision
 from .chernoff import DiscreteSum
-from .result import LOG2, TestResult
 
 __all__ = ["dispersion_law", "dispersion_test"]
 
@@ -29,7 +29,7 @@ def dispersion_law(calls: int, size: int, rate: float) -> DiscreteSum:
     return DiscreteSum([values[order]], [log_pmf[order]], [calls])
 
 
-def dispersion_test(kept_per_call: np.ndarray, size: int, rate: float, alpha: float) -> TestResult:
+def dispersion_test(kept_per_call: np.ndarray, size: int, rate: float, alpha: float) -> Decision:
     """Test that the kept count of each call has the binomial variance m q (1-q).
 
     Estimate: D / T, the mean squared deviation of a call's count from m q over m q (1-q)
@@ -48,7 +48,7 @@ def dispersion_test(kept_per_call: np.ndarray, size: int, rate: float, alpha: fl
     observed = np.bincount(counts.astype(np.int64), minlength=size + 1)[: size + 1] / calls
     expected = _scipy.binom.pmf(support, size, rate)
     shown = np.nonzero((observed > 0) | (expected > 1e-4))[0]
-    return TestResult(
+    return Decision(
         name="dispersion of per-call kept counts",
         statistic=d,
         log_pvalue=log_p,

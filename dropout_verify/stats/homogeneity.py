@@ -18,9 +18,9 @@ import math
 import numpy as np
 from scipy import stats as _scipy
 
+from ..decision import LOG2, Decision, format_p
 from .binomial import clopper_pearson
 from .chernoff import DiscreteSum
-from .result import LOG2, TestResult, format_p
 
 __all__ = ["homogeneity_test", "omnibus_law", "omnibus_statistic"]
 
@@ -42,7 +42,7 @@ def omnibus_statistic(kept_per_position: np.ndarray, trials: int, rate: float) -
     return float(np.sum((counts - trials * rate) ** 2) / (trials * rate * (1 - rate)))
 
 
-def homogeneity_test(kept_per_position: np.ndarray, trials: int, rate: float, alpha: float) -> TestResult:
+def homogeneity_test(kept_per_position: np.ndarray, trials: int, rate: float, alpha: float) -> Decision:
     """Test that every one of m positions is kept at the same rate q over ``trials`` calls.
 
     Estimate: the largest |k_j / T - q| and where it is.
@@ -64,7 +64,7 @@ def homogeneity_test(kept_per_position: np.ndarray, trials: int, rate: float, al
     shown = np.unique(np.concatenate([np.linspace(0, m - 1, min(m, EVIDENCE_POINTS)).astype(int), [worst]]))
     low = _scipy.binom.ppf(alpha / (4 * m), trials, rate) / trials
     high = _scipy.binom.isf(alpha / (4 * m), trials, rate) / trials
-    return TestResult(
+    return Decision(
         name="homogeneity across positions",
         statistic=chi_square,
         log_pvalue=log_p,

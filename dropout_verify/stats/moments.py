@@ -25,8 +25,8 @@ import numpy as np
 from scipy import optimize as _optimize
 from scipy import special as _special
 
+from ..decision import Decision
 from ..kinds.base import ALPHA_PRIME, alpha_scale
-from .result import TestResult
 
 __all__ = ["AlphaLaw", "alpha_moments_test"]
 
@@ -135,7 +135,7 @@ def _inverse_rate(k: Callable[[float], tuple[float, float]], mean: float, upper_
                                   xtol=1e-13, maxiter=200))
 
 
-def alpha_moments_test(values: np.ndarray, keep: float, alpha: float) -> TestResult:
+def alpha_moments_test(values: np.ndarray, keep: float, alpha: float) -> Decision:
     """Test E[y] = 0 and E[y^2] = 1 for n independent alpha-dropout outputs of N(0, 1) inputs.
 
     Estimate: the sample mean (its interval from the Chernoff bound at the decision's alpha);
@@ -147,7 +147,7 @@ def alpha_moments_test(values: np.ndarray, keep: float, alpha: float) -> TestRes
     mean1, mean2 = float(y.mean()), float((y * y).mean())
     if not (math.isfinite(mean1) and math.isfinite(mean2)):
         # Outputs of inf or NaN (or sums overflowing float64) are impossible under H0.
-        return TestResult(
+        return Decision(
             name="output moments for x ~ N(0, 1)", statistic=mean1, log_pvalue=-math.inf, samples=n,
             estimate=mean1, expected=0.0, ci=(math.nan, math.nan), alpha=alpha,
             detail=f"mean {mean1:.5g}, second moment {mean2:.5g}: not finite, impossible under H0")
@@ -160,7 +160,7 @@ def alpha_moments_test(values: np.ndarray, keep: float, alpha: float) -> TestRes
            _inverse_rate(law.k1, 0.0, math.inf, level, +1, 1 / math.sqrt(n)))
     ci2 = (_inverse_rate(law.k2, 1.0, upper_s2, level, -1, 1 / math.sqrt(n)),
            _inverse_rate(law.k2, 1.0, upper_s2, level, +1, 1 / math.sqrt(n)))
-    return TestResult(
+    return Decision(
         name="output moments for x ~ N(0, 1)",
         statistic=mean1,
         log_pvalue=log_p,

@@ -28,8 +28,8 @@ import math
 import numpy as np
 from scipy import stats as _scipy
 
+from ..decision import LOG2, Decision
 from .chernoff import DiscreteSum
-from .result import LOG2, TestResult
 
 __all__ = ["PairCounts", "combine_pairings", "independence_test"]
 
@@ -125,7 +125,7 @@ def _exact_single(n: int, r: int, c: int, k: int) -> tuple[float, float]:
     return float(_scipy.hypergeom.logcdf(k, n, r, c)), float(_scipy.hypergeom.logsf(k - 1, n, r, c))
 
 
-def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult:
+def independence_test(counts: PairCounts, alpha: float, name: str) -> Decision:
     """Test that paired decisions are independent given each stratum's (block's) margins.
 
     Estimate: rho = sum_j (k_j - r_j c_j / n_j)  /  sum_j s_j / n_j, with s_j =
@@ -139,7 +139,7 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult
     n, r, c, w = (a[informative] for a in (n, r, c, w))
     pairs = counts.pairs
     if n.size == 0:
-        return TestResult(name=name, statistic=0.0, log_pvalue=0.0, samples=pairs, estimate=0.0, expected=0.0,
+        return Decision(name=name, statistic=0.0, log_pvalue=0.0, samples=pairs, estimate=0.0, expected=0.0,
                           ci=(-1.0, 1.0), alpha=alpha, detail="no stratum with both outcomes on both sides")
     nf, rf, cf, wf = (a.astype(np.float64) for a in (n, r, c, w))
     # Kept-together counts of uninformative strata are fixed by their margins: subtract them.
@@ -162,7 +162,7 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult
     log_p = min(0.0, LOG2 + min(log_lower, log_upper))
     rho = (total - expected) / scale if scale > 0 else 0.0
     half_width = math.sqrt(2 * variance * math.log(2 / alpha)) / scale if scale > 0 else 1.0
-    return TestResult(
+    return Decision(
         name=name,
         statistic=total,
         log_pvalue=log_p,
@@ -176,7 +176,7 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> TestResult
     )
 
 
-def combine_pairings(results: list[TestResult], alpha: float, name: str) -> TestResult:
+def combine_pairings(results: list[Decision], alpha: float, name: str) -> Decision:
     """One decision over several pairings: the smallest p-value times their number (Bonferroni).
 
     The result describes the most extreme pairing (which axis and lag), and carries every
@@ -188,7 +188,7 @@ def combine_pairings(results: list[TestResult], alpha: float, name: str) -> Test
     others = sorted(results, key=lambda r: r.log_pvalue)[1:3]
     also = "; next: " + ", ".join(f"{r.name.removeprefix('independence of ')} rho {r.estimate:+.3g}"
                                   for r in others) if others else ""
-    return TestResult(
+    return Decision(
         name=name, statistic=worst.statistic, log_pvalue=log_p, samples=sum(r.samples for r in results),
         estimate=worst.estimate, expected=0.0, ci=worst.ci, alpha=alpha,
         detail=(f"most extreme of {count} pairings: {worst.name.removeprefix('independence of ')} "

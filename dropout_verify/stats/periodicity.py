@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from .result import LOG2, TestResult
+from ..decision import LOG2, Decision
 
 __all__ = ["freedman_log_tail", "periodicity_test"]
 
@@ -43,14 +43,14 @@ def freedman_log_tail(s: torch.Tensor, v: torch.Tensor, b: float, v_min: float, 
     return torch.clamp(math.log(grid) + exponent, max=0.0)
 
 
-def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag: int) -> TestResult:
+def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag: int) -> Decision:
     """Scan every lag 1..max_lag of a keep sequence for repetition (see the module docstring)."""
     a = sequence.reshape(-1).to(torch.float64) - rate
     n = a.numel()
     max_lag = min(max_lag, n - 1)
     if max_lag < 1 or not 0.0 < rate < 1.0:
         # No lag to scan, or a deterministic sequence (q = 0 or 1): nothing can repeat by chance.
-        return TestResult(name="periodicity (all lags)", statistic=0.0, log_pvalue=0.0, samples=n, estimate=0.0,
+        return Decision(name="periodicity (all lags)", statistic=0.0, log_pvalue=0.0, samples=n, estimate=0.0,
                           expected=0.0, ci=(-1.0, 1.0), alpha=alpha,
                           detail=f"not testable: {n} decisions at keep probability {rate:g}")
     size = 1 << (2 * n - 1).bit_length()
@@ -82,7 +82,7 @@ def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag:
                                     torch.tensor([worst])]))
     bound = [(b * -log_level / 3 + math.sqrt((b * log_level / 3) ** 2 - 2 * float(variation[i]) * log_level))
              / (float(terms[i]) * spread) for i in shown.tolist()]
-    return TestResult(
+    return Decision(
         name="periodicity (all lags)",
         statistic=float(autocovariance[worst]),
         log_pvalue=log_p,

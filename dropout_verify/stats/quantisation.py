@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..decision import Decision, format_p
 from .chernoff import WeightedBinomialSum
-from .result import TestResult, format_p
 
 __all__ = ["GRIDS", "MODES", "Hypothesis", "hypotheses", "probe_points", "quantisation_test"]
 
@@ -62,7 +62,7 @@ def probe_points(target_step: float, cells: int = 16, low: float = 0.05, high: f
     return np.array(sorted(points))
 
 
-def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, alpha: float) -> TestResult:
+def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, alpha: float) -> Decision:
     """Test that the keep rates at the probes are q_i, against every grid hypothesis.
 
     Estimate: the best hypothesis's scale, sum w (k - n q) / sum n w d (1 when the rate follows
@@ -83,13 +83,13 @@ def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, al
         results.append((law.log_upper_tail(law.mean + statistic), hypothesis, statistic / information))
     count = len(results)
     if count == 0:  # every probe sits on every grid: no hypothesis predicts a deviation
-        return TestResult(name="keep rate at quantisation probes", statistic=0.0, log_pvalue=0.0,
+        return Decision(name="keep rate at quantisation probes", statistic=0.0, log_pvalue=0.0,
                           samples=int(trials.sum()), estimate=0.0, expected=0.0, ci=(-math.inf, math.inf),
                           alpha=alpha, detail=f"{keep.size} probes, none off any grid: nothing to test")
     log_p_best, best, scale = min(results, key=lambda r: r[0])
     log_p = min(0.0, math.log(count) + log_p_best)
     deviation = kept / trials - keep
-    return TestResult(
+    return Decision(
         name="keep rate at quantisation probes",
         statistic=scale,  # the fitted multiple of the best grid's predicted deviations
         log_pvalue=log_p,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from dropout_verify.results import Decision, ImplementationResult, PropertyOutcome, RunReport
+from dropout_verify.decision import Decision
+from dropout_verify.results import ImplementationResult, PropertyOutcome, RunReport
 
 SETTINGS: dict[str, Any] = {
     "specs": ["pkg.good:dropout", "pkg.bad:dropout"], "named": True, "kind": None, "convention": "drop", "seed": 7,
@@ -20,7 +22,9 @@ def decision(name: str = "keep rate", *, rejected: bool = False, log_pvalue: flo
     values: dict[str, Any] = {"statistic": 3.5, "alpha": 2.5e-8, "samples": 1000, "estimate": 0.49,
                               "expected": 0.5, "ci": (0.47, 0.51), "detail": "", "interval": ""}
     values.update(fields)
-    return Decision(name=name, log_pvalue=log_pvalue, rejected=rejected, evidence=evidence or {}, **values)
+    if rejected:  # a decision rejects when its p-value is below its alpha: nothing else says so
+        log_pvalue = min(log_pvalue, math.log(values["alpha"]) - 10.0)
+    return Decision(name=name, log_pvalue=log_pvalue, evidence=evidence or {}, **values)
 
 
 def outcome(implementation: str, prop: str = "test_keep_rate", verdict: str = "pass", **fields: Any) -> PropertyOutcome:

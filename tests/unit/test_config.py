@@ -235,13 +235,3 @@ def test_header_of_the_built_in_references_with_a_selection(plain_programs: None
 def test_with_specs_names_them() -> None:
     run = RunConfig().with_specs(["z:f"])
     assert run.specs == ("z:f",) and run.explicit_specs
-
-
-def test_current_is_the_installed_run() -> None:
-    run = RunConfig(seed=42)
-    config.install(run)
-    try:
-        assert config.current() is run
-    finally:
-        config.install(None)
-    assert config.current().seed == 0  # built from the (clean) environment
