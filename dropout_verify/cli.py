@@ -1,8 +1,9 @@
 """``dropout-check``: verify dropout implementations and print a verdict table.
 
-    dropout-check [MODULE:ATTR ...] [--kind K] [--convention drop|keep] [--seed N]
-                  [--level quick|standard|thorough] [--alpha A] [--device cpu|cuda[:N]]
-                  [--call-timeout S] [--report DIR] [-k EXPRESSION] [-n JOBS] [-v] [--version]
+    dropout-check [MODULE:ATTR ...] [--OPTION VALUE ...] [-k EXPRESSION] [-n JOBS] [-v] [--version]
+
+The options are ``options.OPTIONS`` (one table for this command, the pytest plugin and the
+environment); ``dropout-check --help`` lists them.
 
 Each implementation is verified in a worker process of its own (``supervisor``), so a crash,
 a hang or a change of torch's global state in one cannot touch another's verdict. This module

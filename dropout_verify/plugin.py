@@ -3,13 +3,11 @@
 Installed as the ``pytest11`` entry point ``dropout_verify.plugin`` (``-p no:dropout_verify.plugin``
 turns it off). In a project that merely has the package installed it stays dormant: no
 option defaults applied, no header, no Hypothesis settings touched. It wakes up when a
-``--dropout-*`` option or a ``DROPOUT_*`` environment variable is given, or when the property
-suite itself is collected (``pytest properties`` in a checkout, ``pytest --pyargs
-dropout_verify.properties``). The options (one table, ``options.OPTIONS``)::
-
-    --dropout-impl MODULE:ATTR  --dropout-kind KIND  --dropout-convention drop|keep
-    --dropout-seed N  --dropout-level quick|standard|thorough  --dropout-alpha A
-    --dropout-device cpu|cuda[:N]  --dropout-call-timeout S  --dropout-report DIR
+``--dropout-*`` option or one of the suite's own ``DROPOUT_*`` variables is given (a project's
+``DROPOUT_RATE`` is not one), or when the property suite itself is collected (``pytest
+properties`` in a checkout, ``pytest --pyargs dropout_verify.properties``). The options are
+``options.OPTIONS`` with the ``--dropout-`` prefix (``pytest --help`` lists them). Under
+pytest-xdist the suite refuses to run: its whole-run checks must see every call.
 
 The run is one :class:`~dropout_verify.run.Run`, built in ``pytest_configure`` and kept in
 ``config.stash``; properties receive it through the ``dropout_run`` fixture. Each property's

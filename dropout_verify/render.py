@@ -99,6 +99,7 @@ def text_report(report: RunReport, *, header: bool = True, verbose: bool = False
 # the dispersion check's statistic, taken about the expected count, also rises with a rate off q.
 _STATISTICAL = {"C3": "keep rate", "C5": "homogeneity", "C7": "edges"}
 _DISPERSION = "test_kept_count_dispersion"
+_QUANTISED = "test_keep_probability_not_quantised"
 
 
 def where_to_start(result: ImplementationResult) -> str:
@@ -110,16 +111,30 @@ def where_to_start(result: ImplementationResult) -> str:
     correlated = any(o.contract == "C6" and not o.violated and o.property != _DISPERSION for o in failed)
     dispersion = any(o.property == _DISPERSION and not o.violated for o in failed)
     hints = []
+    if _turned_gradients_off(result) and any(o.contract == "C9" or o.property == "test_p_one" for o in failed):
+        hints.append("C1 (global state): calls turned grad mode off (see the findings), which alone fails the "
+                     "gradient checks (C7 at p = 1, C9)")
     if "C2" in points and len(failed) > 1:
         hints.append("C2 (values): every call of a statistical property is checked against it first")
     dependent = sorted(p for p in points if p in _STATISTICAL)
+    rate = any(o.property == "test_keep_rate" and not o.violated for o in failed)
+    followers = [text for text, present in (
+        ("raises C6's dispersion statistic (taken about the expected count), with independent decisions", dispersion),
+        ("fails C5's position and sign/size checks (each compares a rate with 1-p)", "C5" in points),
+        ("fails the quantisation probes (their rates are compared with 1-p)",
+         any(o.property == _QUANTISED and not o.violated for o in failed)),
+    ) if present]
     if correlated and (dependent or dispersion):
         hints.append(f"C6 (independence): the binomial laws of {', '.join(dependent) or 'the dispersion check'} "
                      "assume independent decisions, so correlated ones can fail them with a right mean rate")
-    elif "C3" in points and dispersion:
-        hints.append("C3 (keep rate): a rate off 1-p also raises C6's dispersion statistic (taken about the "
-                     "expected count), with independent decisions")
+    elif ("C3" in points and dispersion) or (rate and followers):
+        hints.append("C3 (keep rate): a rate off 1-p also " + "; it also ".join(followers))
     return ("start with " + "; then ".join(hints)) if hints else ""
+
+
+def _turned_gradients_off(result: ImplementationResult) -> bool:
+    return any("grad mode: True -> False" in change.change
+               for outcome in result.outcomes for change in outcome.state_changes)
 
 
 def _sections(report: RunReport, verbose: bool) -> list[str]:

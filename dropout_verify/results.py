@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .decision import Decision
 
@@ -23,9 +23,11 @@ __all__ = [
     "VERDICTS",
     "Decision",
     "ImplementationResult",
+    "ImplementationVerdict",
     "PropertyOutcome",
     "RunReport",
     "StateChange",
+    "Verdict",
     "implementation_findings",
     "merge_outcomes",
     "state_findings",
@@ -37,7 +39,11 @@ SCHEMA_VERSION = 2  # 2: a passing decision keeps only small evidence (docs/REPO
 # implementation (no such keyword, or not a property of its kind); not supported: the kernel
 # has no implementation for the inputs (attention backends); info: reported, not judged;
 # not run: the worker was lost or the run interrupted before it ran.
-VERDICTS = ("pass", "FAIL", "n/a", "not supported", "info", "not run")
+Verdict = Literal["pass", "FAIL", "n/a", "not supported", "info", "not run"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+# An implementation's verdict: FAIL (a property failed or was not run), interrupted, "not
+# verified" (nothing failed, but some property ran for no input), or pass.
+ImplementationVerdict = Literal["pass", "FAIL", "interrupted", "not verified"]
 
 
 @dataclass
@@ -76,7 +82,7 @@ class PropertyOutcome:
     contract: str  # "C3"
     title: str  # "keep rate"
     claim: str  # "kept units ~ Binomial(n, 1-p)"
-    verdict: str
+    verdict: Verdict
     reason: str = ""  # why n/a, not supported or not run; the headline of a failure
     expected: str = ""
     seen: str = ""
@@ -165,7 +171,7 @@ class ImplementationResult:
     interrupted: bool = False
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> ImplementationVerdict:
         """FAIL, interrupted, "not verified" (nothing failed, but the kernel ran no input of some
         property: a gate must not call that a pass), or pass."""
         if any(o.verdict in ("FAIL", "not run") for o in self.outcomes) or not self.outcomes:

@@ -161,6 +161,9 @@ class Target:
         except CallTimeout:
             self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
             raise ImplementationFailure(f"{self.hung}: treated as hung", self._in_time()) from None
+        except KeyboardInterrupt:
+            self._raised_interrupt(describe, "a clear error (ValueError, RuntimeError or TypeError), or a result")
+            raise
 
     def _in_time(self) -> str:
         return f"every call to return within the time limit ({self.call_timeout:g} s)"
@@ -189,7 +192,10 @@ class Target:
         except CallTimeout:
             self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
             raise ImplementationFailure(f"{self.hung}: treated as hung", self._in_time()) from None
-        except (KeyboardInterrupt, ImplementationFailure, NotSupported):
+        except KeyboardInterrupt:
+            self._raised_interrupt(describe, RETURNS)
+            raise
+        except (ImplementationFailure, NotSupported):
             raise
         except SystemExit as error:
             raise ImplementationFailure(f"{describe()} called sys.exit({error.code!r})", RETURNS) from None
@@ -198,6 +204,15 @@ class Target:
             raise ImplementationFailure(
                 f"{describe()} raised {type(error).__name__}: {error}\n" + "".join(frames[-3:]).rstrip(),
                 RETURNS + self._kind_hint()) from None
+
+    def _raised_interrupt(self, describe: Callable[[], str], expected: str) -> None:
+        """A KeyboardInterrupt out of a call: under plain pytest it may be the user's Ctrl-C, so
+        it goes on. A worker of dropout-check runs in a session of its own, which no terminal's
+        Ctrl-C reaches (the supervisor ends workers with SIGKILL): there the implementation
+        raised it, and that is a failure like any other raise."""
+        if self.guard.slot is not None:
+            raise ImplementationFailure(f"{describe()} raised KeyboardInterrupt (not a Ctrl-C: this worker "
+                                        "runs in a session no terminal signal reaches)", expected) from None
 
     def _kind_hint(self) -> str:
         """A raise under the default kind is most often a family member run as elementwise dropout

@@ -22,7 +22,7 @@ import torch
 from dropout_verify.errors import NotSupported
 from dropout_verify.harness import Statement, claims, seeded, violation
 from dropout_verify.run import Run
-from dropout_verify.targets import Target
+from dropout_verify.targets import ImplementationFailure, Target
 
 STATEMENT = Statement("C11", "bad input", "clear error, never silent, never AssertionError")
 ACCEPTED_ERRORS = (TypeError, ValueError, RuntimeError, NotImplementedError)
@@ -42,7 +42,7 @@ def _call_and_catch(target: Target, x: torch.Tensor, p: Any) -> BaseException | 
         target.unchecked_call(x, p, **_training(target))
     except NotSupported as error:  # the kernel has no implementation at all here: nothing to judge
         pytest.skip(f"not supported: {error}")
-    except (KeyboardInterrupt, SystemExit):
+    except (KeyboardInterrupt, SystemExit, ImplementationFailure):  # Ctrl-C, or the guard's own verdict
         raise
     except BaseException as error:  # noqa: BLE001 - whatever it raises is the finding
         return error

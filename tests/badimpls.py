@@ -50,6 +50,11 @@ def hangs(x, p=0.5, training=True):
         time.sleep(0.01)
 
 
+def raises_keyboard_interrupt(x, p=0.5, training=True):
+    """A kernel wrapper that turns its own timeout into KeyboardInterrupt (seen in the wild)."""
+    raise KeyboardInterrupt
+
+
 def aborts(x, p=0.5, training=True):
     os.abort()
 

@@ -86,6 +86,18 @@ def test_a_hang_is_one_verdict(tmp_path: Path) -> None:
     assert suite is not None and suite.get("failures") == "1" and int(suite.get("skipped", "0")) >= len(not_run)
 
 
+def test_an_implementation_raising_keyboard_interrupt_fails_like_any_raise(tmp_path: Path) -> None:
+    """In a worker no terminal's Ctrl-C arrives, so a KeyboardInterrupt is the implementation's:
+    each property FAILs saying so, the run goes on, and no pytest banner reaches the user."""
+    finished = dropout_check("tests.badimpls:raises_keyboard_interrupt", "--level", "quick", "-k",
+                             "test_support or test_invalid_probability", "--report", str(tmp_path), cwd=tmp_path)
+    assert finished.returncode == 1, finished.stdout[-2000:] + finished.stderr[-2000:]
+    mine = verdicts(read_report(tmp_path), "tests.badimpls:raises_keyboard_interrupt")
+    assert mine["test_support"] == "FAIL" and mine["test_invalid_probability_is_rejected"] == "FAIL", mine
+    assert "raised KeyboardInterrupt" in finished.stdout
+    assert "KeyboardInterrupt" not in finished.stderr and "full-trace" not in finished.stdout
+
+
 def test_a_log_sees_the_header_at_once_and_a_line_per_property(tmp_path: Path) -> None:
     finished = dropout_check(REFERENCE, "--level", "quick", "-k", "test_support or test_p_one", cwd=tmp_path)
     assert finished.returncode == 0, finished.stdout[-2000:]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dropout_verify.render import LEGEND, rows, text_report, verdict_line, where_to_start
-from dropout_verify.results import ImplementationResult, RunReport
+from dropout_verify.results import ImplementationResult, RunReport, StateChange
 from tests.unit.builders import SETTINGS, implementation, outcome, sample_report
 
 
@@ -129,3 +129,25 @@ def test_a_wrong_rate_explains_the_dispersion_failure() -> None:
         outcome("a:f", "test_keep_rate", "FAIL", contract="C3"),
         outcome("a:f", "test_kept_count_dispersion", "FAIL", contract="C6")])
     assert where_to_start(result).startswith("start with C3 (keep rate): a rate off 1-p also raises C6's dispersion")
+
+
+def test_a_wrong_rate_explains_the_position_sign_and_grid_failures() -> None:
+    """A plain rate bias fails the position, sign/size and quantisation checks too: one cause."""
+    result = ImplementationResult(spec="a:f", outcomes=[
+        outcome("a:f", "test_keep_rate", "FAIL", contract="C3"),
+        outcome("a:f", "test_positions_share_one_keep_rate", "FAIL", contract="C5"),
+        outcome("a:f", "test_keep_probability_not_quantised", "FAIL", contract="C3")])
+    hint = where_to_start(result)
+    assert hint.startswith("start with C3 (keep rate): a rate off 1-p also fails C5's position")
+    assert "quantisation probes" in hint and "dispersion" not in hint
+
+
+def test_grad_mode_turned_off_explains_the_gradient_failures() -> None:
+    changed = StateChange("grad mode: True -> False", 20, "a:f(x, 0.5)")
+    result = ImplementationResult(spec="a:f", outcomes=[
+        outcome("a:f", "test_contract", "pass", contract="C1", state_changes=[changed]),
+        outcome("a:f", "test_p_one", "FAIL", contract="C7"),
+        outcome("a:f", "test_gradient_matches_forward_mask", "FAIL", contract="C9")])
+    assert where_to_start(result).startswith("start with C1 (global state): calls turned grad mode off")
+    result.outcomes[0].state_changes = [StateChange("default dtype: float32 -> float64", 1, "a:f(x, 0.5)")]
+    assert "grad mode" not in where_to_start(result)
