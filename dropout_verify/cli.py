@@ -71,8 +71,8 @@ output:
 exit status:
   0 every property holds   1 a property failed (a crash or hang included)
   2 interrupted (Ctrl-C, SIGTERM or SIGHUP: the verdicts so far are printed, workers ended)
-  3 not verified: nothing failed, but the kernel runs no input of a property here (an
-    attention backend this machine lacks; -k deselects)
+  3 not verified: nothing failed, but some property ran for no input at all (e.g. an
+    attention backend this machine lacks: "not supported"); -k can deselect such properties
   4 usage error (bad option, spec, report folder or $GITHUB_STEP_SUMMARY)
 
 Reports: --report DIR writes report.json, report.md, junit.xml and evidence plots (with matplotlib),
@@ -173,8 +173,8 @@ class Progress:
                 # run" for one reason: one line says so (the table lists them).
                 self.stopped.add(spec)
                 reason = str(outcome.get("reason", "")).splitlines()[0] if outcome.get("reason") else ""
-                self.say(f"dropout: [{self.index[spec]}/{self.total}] {spec}: the {planned - done + 1} properties "
-                         f"not yet run are not run ({reason})")
+                self.say(f"dropout: [{self.index[spec]}/{self.total}] {spec}: the {planned - done + 1} remaining "
+                         f"property cases are not run ({reason})")
 
     def finished_line(self, spec: str, outcome: dict[str, Any]) -> str:
         done, planned, _ = self.state[spec]

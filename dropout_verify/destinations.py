@@ -3,9 +3,10 @@
 A run at the standard level takes minutes; a report folder that cannot be written, or a
 ``$GITHUB_STEP_SUMMARY`` in a folder that does not exist, must not be found only at the end,
 as a traceback in place of the verdict. Both are usage errors (exit status 4) before anything
-runs. The check writes nothing but what the run would write anyway: the report folder is
-created, and the step summary file is opened for appending (GitHub creates it empty).
-No torch here.
+runs. The check leaves nothing behind: a probe file is written and removed where the report
+folder will be (or in its nearest existing parent folder, which must be a folder), and the
+step summary is opened for appending only when it exists (GitHub creates it empty). No torch
+here.
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ def report_folder(invocation_dir: str, given: str) -> Path:
 def _check_folder(folder: Path, given: str, flag: str) -> None:
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"expected {flag} to name a folder, but {given!r} is a file")
+    existing = folder
+    while not existing.exists():  # the folders to be created are created by the run, at its end
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"expected {flag} to name a folder, but {str(existing)!r} in {given!r} is a file")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         # Root may write where the permission bits say no, and some file systems refuse
         # files but not folders (/proc): a file written and removed is the only sure test.
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dropout-check-probe-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".dropout-check-probe-"):
             pass
     except OSError as error:
         raise UsageError(f"expected {flag} to name a folder the run can write, but {given!r} cannot be "
@@ -48,8 +53,12 @@ def _check_summary(value: str) -> None:
         raise UsageError(f"expected ${STEP_SUMMARY} to name a file in an existing folder, but the folder "
                          f"{str(path.parent)!r} does not exist")
     try:
-        with open(path, "a", encoding="utf-8"):
-            pass
+        if path.exists():
+            with open(path, "a", encoding="utf-8"):
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".dropout-check-probe-"):
+                pass
     except OSError as error:
         raise UsageError(f"expected ${STEP_SUMMARY} to name a file the run can append to, but {value!r} "
                          f"cannot be opened ({error.strerror or error})") from None
@@ -58,11 +67,11 @@ def _check_summary(value: str) -> None:
 def check_destinations(report: str | None, invocation_dir: str, environ: Mapping[str, str], *,
                        flag: str = "--report") -> None:
     """Raise UsageError, naming the path and the reason, when the run could not write its
-    reports: the report folder (created here) and, with it, ``$GITHUB_STEP_SUMMARY``."""
+    reports: the report folder and, with it, ``$GITHUB_STEP_SUMMARY``. Creates nothing."""
     if not report:
         return
-    _check_folder(report_folder(invocation_dir, report), report, flag)
     summary = environ.get(STEP_SUMMARY, "")
     if summary:
         _check_summary(summary)
+    _check_folder(report_folder(invocation_dir, report), report, flag)
 

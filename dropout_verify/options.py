@@ -44,10 +44,10 @@ class UsageError(ValueError):
     """Something the user asked for cannot be done as asked: exit status 4, no traceback."""
 
 
-def did_you_mean(word: str, candidates: object) -> str:
+def did_you_mean(word: str, candidates: object, *, cutoff: float = 0.6) -> str:
     """'; did you mean 'x'?' for the closest candidates, or '' when none is close."""
     unique = list(dict.fromkeys(str(c) for c in candidates))  # type: ignore[attr-defined]
-    close = difflib.get_close_matches(word, unique, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(word, unique, n=3, cutoff=cutoff)
     return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
@@ -154,7 +154,7 @@ OPTIONS: tuple[Option, ...] = (
            "p is the drop probability (PyTorch) or the keep probability (TensorFlow 1)", choices=CONVENTIONS),
     Option("seed", "0", _seed, "seed of every example and torch draw: same seed, same verdict", metavar="N"),
     Option("level", "standard", _choice(LEVEL_NAMES),
-           "smallest effects detected and run time (see README)", choices=LEVEL_NAMES),
+           "smallest effects detected and run time (dropout_verify/docs/STATISTICS.md)", choices=LEVEL_NAMES),
     Option("alpha", "1e-06", _alpha, "family-wise false-alarm budget per implementation", metavar="A"),
     Option("device", "cpu", _device, "device for tensors and RNG: cpu, cuda or cuda:N", metavar="DEVICE"),
     Option("call-timeout", "60", _positive_seconds,
@@ -209,7 +209,8 @@ def ignored_environment(environ: Mapping[str, str]) -> list[str]:
     is seen (the run then verifies the built-in references, and says so).
     """
     known = {o.env for o in OPTIONS} | set(EXTRA_ENVIRONMENT)
-    return [f"{name} (no option of the suite{did_you_mean(name, sorted(known))})"
+    # Every name shares "DROPOUT_": only a near miss (DROPOUT_IMPLS) gets a suggestion, not DROPOUT_RATE.
+    return [f"{name} (no option of the suite{did_you_mean(name, sorted(known), cutoff=0.85)})"
             for name in sorted(environ) if name.startswith(ENV_PREFIX) and name not in known]
 
 

@@ -146,6 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"dropout: {error}") from None
     config.stash[RUN] = Run(settings=run, guard=guard, channel=channel)
     config.stash[_ACTIVE] = True
+    _keep_hypothesis_storage_out(config)
     config.stash[_TARGETS] = targets
     config.stash[_OUTCOMES] = []
     config.stash[_STARTED] = time.perf_counter()
@@ -154,6 +155,34 @@ def pytest_configure(config: pytest.Config) -> None:
 
         channel.emit("targets", targets=[{"spec": t.spec, "kind": t.kind.name, "kind_source": t.kind_source}
                                         for t in targets], environment=environment())
+
+
+_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
+_STORAGE_FOLDER = pytest.StashKey[str]()
+
+
+def _keep_hypothesis_storage_out(config: pytest.Config) -> None:
+    """Hypothesis caches what it reads of local modules in ./.hypothesis (the suite keeps no
+    example database): a run of the suite writes nothing into the user's folder but the
+    reports asked for, so that cache goes to a temporary folder, removed at the end. A user's
+    own HYPOTHESIS_STORAGE_DIRECTORY wins."""
+    if _STORAGE in os.environ:
+        return
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="dropout-verify-hypothesis-")
+    os.environ[_STORAGE] = folder
+    config.stash[_STORAGE_FOLDER] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_STORAGE_FOLDER, None)
+    if folder is not None:
+        import shutil
+
+        if os.environ.get(_STORAGE) == folder:
+            del os.environ[_STORAGE]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_device(device: str) -> None:

@@ -14,8 +14,8 @@ __all__ = ["LEGEND", "rows", "text_report", "verdict_line", "where_to_start"]
 
 LEGEND = ("pass: the property holds; FAIL: it does not (a crash or hang included); FAIL (C2): what failed is "
           "contract point C2, found while this property ran; n/a: not a property of this "
-          "implementation (its kind, or a keyword it lacks); info: reported, not judged; not run: the worker was "
-          "lost or the run interrupted first")
+          "implementation (its kind, or a keyword it lacks); not supported: the kernel ran no input of it here; "
+          "info: reported, not judged; not run: the run never reached it (a hang, a lost worker, an interrupt)")
 _CONTRACT = re.compile(r"^C(\d+)$")
 
 
@@ -123,6 +123,8 @@ def where_to_start(result: ImplementationResult) -> str:
         ("fails C5's position and sign/size checks (each compares a rate with 1-p)", "C5" in points),
         ("fails the quantisation probes (their rates are compared with 1-p)",
          any(o.property == _QUANTISED and not o.violated for o in failed)),
+        ("fails C7's keep rate near the edges", any(o.property == "test_edge_keep_rate" and not o.violated
+                                                     for o in failed)),
     ) if present]
     if correlated and (dependent or dispersion):
         hints.append(f"C6 (independence): the binomial laws of {', '.join(dependent) or 'the dispersion check'} "
@@ -142,7 +144,8 @@ def _sections(report: RunReport, verbose: bool) -> list[str]:
     index = {r.spec: i for i, r in enumerate(report.implementations, 1)}
     findings = [(r, f) for r in report.implementations for f in r.findings]
     if findings:
-        out += ["", "Findings (global state changed by a call, undone at once and judged under C1; workers lost):"]
+        out += ["", "Findings (workers lost to a hang or a crash; calls that changed torch's global state, undone at "
+                    "once and judged under C1):"]
         out += [f"  [{index[r.spec]}] {f}" for r, f in findings]
     notes = sorted({(index[o.implementation], n) for r in report.implementations for o in r.outcomes
                     for n in o.notes})

@@ -23,9 +23,12 @@ def spec(name: str, module: str = "tests.mutants") -> str:
     return f"{module}:{name}"
 
 
-def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL,
-              seed: str = SEED) -> dict[str, dict[str, str]]:
-    """Run the property suite on ``specs``; return {spec: {property: verdict}} from report.json."""
+def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL, seed: str = SEED,
+              only: dict[str, list[str]] | None = None) -> dict[str, dict[str, str]]:
+    """Run the property suite on ``specs``; return {spec: {property: verdict}} from report.json.
+
+    ``only``: the implementations that run only some properties ({spec: [property, ...]}, as
+    the mutants in CI run the property meant to catch them); the others run every property."""
     command = [sys.executable, "-m", "pytest", str(ROOT / "properties"), "-q", "-p", "no:cacheprovider",
                "-p", "no:randomly", "--dropout-report", str(folder), "--dropout-level", level, "--dropout-seed", seed,
                *extra]
@@ -33,6 +36,12 @@ def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL,
         command += ["--dropout-impl", name]
     # One torch thread: under pytest -n 2 the other worker has the other core.
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    if only:
+        folder.mkdir(parents=True, exist_ok=True)
+        selection = folder.parent / f"{folder.name}-only.json"
+        selection.write_text(json.dumps(only))
+        command += ["-p", "tests.catalog_select"]
+        env["CATALOG_ONLY"] = str(selection)
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if finished.returncode not in (0, 1):
         raise RuntimeError(f"the suite did not run (exit {finished.returncode}):\n{finished.stdout[-3000:]}\n"
@@ -40,6 +49,11 @@ def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL,
     report = json.loads((folder / "report.json").read_text())
     return {impl["spec"]: {p["property"]: p["verdict"] for p in impl["properties"]}
             for impl in report["implementations"]}
+
+
+def meant(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """{mutant spec: [the property meant to catch it]}: what a CI catalog run needs of each."""
+    return {name: [meant_property] for name, meant_property in pairs}
 
 
 def family_of(name: str) -> str:

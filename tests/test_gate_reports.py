@@ -133,7 +133,7 @@ def test_progress_line_on_a_terminal_and_a_line_per_property_in_a_log() -> None:
     assert "[1/2] a:b: 0/10 properties, running test_keep_rate" in terminal.getvalue()
     assert "\r" in terminal.getvalue()
     assert said == ["dropout: [1/2] a:b 1/10  C3 keep rate  test_keep_rate  pass  (1.2 s)",
-                    "dropout: [1/2] a:b: the 9 properties not yet run are not run (hung in test_y)"]
+                    "dropout: [1/2] a:b: the 9 remaining property cases are not run (hung in test_y)"]
 
 
 

@@ -26,12 +26,9 @@ STATE = {
 }
 
 
-@pytest.fixture(scope="module")
-def alone(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = tmp_path_factory.mktemp("alone")
-    finished = dropout_check(REFERENCE, "--level", "quick", "--report", str(folder))
-    assert finished.returncode == 0, finished.stdout[-3000:]
-    return read_report(folder)
+@pytest.fixture
+def alone(reference_alone: dict) -> dict:
+    return reference_alone
 
 
 @pytest.fixture(scope="module")

@@ -93,6 +93,7 @@ def test_unwritable_report_destinations_are_usage_errors_before_any_work(
     usage_error(finished, fragment)
     assert time.monotonic() - started < 10  # no worker was started
     assert finished.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing created, no probe left
 
 
 def test_no_spec_says_it_verified_only_the_built_in_references() -> None:

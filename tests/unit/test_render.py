@@ -73,7 +73,7 @@ def test_text_report(report: RunReport) -> None:
     assert table == {"test_keep_rate": ["pass", "FAIL"], "test_gradient": ["pass", "not", "supported"],
                      "test_pairs": ["-", "FAIL", "(C2)"], "test_attention_only": ["n/a", "-"]}
     for section, entry in [
-        ("Findings (global state changed", "  [2] a call changed torch.get_default_dtype() (undone)"),
+        ("Findings (workers lost", "  [2] a call changed torch.get_default_dtype() (undone)"),
         ("Reported, not judged:", "  [2] runs slowly on float64"),
         ("Not judged:", "  [2] test_gradient: not supported: no backward kernel"),
         ("Where to start", "  [2] start with C2 (values): every call of a statistical property is checked against "
