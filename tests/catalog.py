@@ -1,7 +1,8 @@
 """Running the property suite over a catalog of implementations, and reading what it decided.
 
 Shared by the catalog test modules (one per group of kinds, so that ``pytest -n 2 --dist
-loadfile`` runs them side by side) and by benchmarks/bench_mutation_score.py.
+loadfile`` runs them side by side), which run each mutant on the property meant to catch it
+(``only=meant(...)``), and by benchmarks/bench_mutation_score.py, which runs every property.
 """
 
 from __future__ import annotations
