@@ -24,13 +24,16 @@ import os
 import time
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .config import RunConfig, from_values, properties_dir
 from .destinations import check_destinations, report_folder
 from .options import OPTIONS, UsageError, known_environment
+
+if TYPE_CHECKING:  # run imports torch: the plugin imports it only once the suite is active
+    from .run import Run
 
 __all__ = ["KEYWORD_MARKER", "RUN", "TARGET_ARGUMENT", "dropout_run", "properties_dir"]
 
@@ -41,7 +44,7 @@ KEYWORD_MARKER = "dropout_keywords"
 LAST_PROPERTIES = ("test_no_repeated_mask", "test_global_torch_state_unchanged")
 
 _ACTIVE = pytest.StashKey[bool]()
-RUN = pytest.StashKey[Any]()  # the run.Run of an active suite (Any: run imports torch, this module must not)
+RUN = pytest.StashKey["Run"]()  # the run of an active suite
 _TARGETS = pytest.StashKey[list[Any]]()
 _OUTCOMES = pytest.StashKey[list[Any]]()
 _STARTED = pytest.StashKey[float]()
@@ -202,7 +205,7 @@ def _active(config: pytest.Config) -> bool:
 
 
 @pytest.fixture
-def dropout_run(request: pytest.FixtureRequest) -> Any:
+def dropout_run(request: pytest.FixtureRequest) -> Run:
     """The run (``run.Run``): its settings, the running test's record, the masks seen, the guard."""
     if not _active(request.config):
         raise pytest.UsageError("dropout: the property suite needs the dropout plugin active "
@@ -214,7 +217,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not _active(config):
         return []
     kinds = {t.spec: t.kind.name for t in config.stash[_TARGETS]}
-    return config.stash[RUN].settings.header_lines(kinds, select=config.getoption("keyword", "") or None)  # type: ignore[no-any-return]
+    return config.stash[RUN].settings.header_lines(kinds, select=config.getoption("keyword", "") or None)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

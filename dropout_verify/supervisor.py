@@ -467,7 +467,9 @@ class Supervisor:
                 if worker.killed_for:
                     # A hang: whatever hangs once would hang again in the next property, one
                     # call limit each. One verdict; the rest are not run, and say why.
-                    not_run(f"hung in {failed.property if failed is not None else 'start-up'}")
+                    where = failed.property if failed is not None else "start-up" if not worker.hello else \
+                        "a worker between properties"
+                    not_run(f"hung in {where}")
                     break
                 if lost >= MAX_LOST_WORKERS:
                     not_run(f"worker lost {lost} times (last: {cause})")
