@@ -128,7 +128,7 @@ class RunConfig:
         e = self.effects
         return [
             f"detects with power >= {POWER}: keep-rate bias {e.keep_rate_bias:g} over units (p in [0.05, 0.95]); "
-            f"one unit position of <= 1000 off by {e.position_bias:g}; correlation {e.correlation:g} "
+            f"one unit position (of up to 8192) off by {e.position_bias:g}; correlation {e.correlation:g} "
             f"(neighbouring units, rows, calls); per-call kept-unit count variance x{e.variance_ratio:g} or "
             f"/{e.variance_ratio:g}; a keep probability on the 1/{round(1 / e.quantisation_step)} or 1/255 grid; "
             f"a keep rate that depends on x's sign or size by {e.value_bias:g}; alpha kinds: output mean or "

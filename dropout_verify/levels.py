@@ -26,7 +26,7 @@ class Effects:
     """The smallest effects a level detects with probability ``POWER``."""
 
     keep_rate_bias: float  # absolute |keep rate - (1-p)|, at any p in [0.05, 0.95]
-    position_bias: float  # one position (of up to 1000) off by this much in keep rate
+    position_bias: float  # one position (of up to 8192: the plan counts the positions) off by this much
     correlation: float  # between neighbours, rows or consecutive calls
     variance_ratio: float  # per-call kept-count variance off from binomial by this factor
     moment_bias: float  # alpha kinds: |mean| of y for x ~ N(0, 1), and |Var[y] - 1|

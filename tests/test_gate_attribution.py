@@ -10,7 +10,7 @@ import pytest
 from hypothesis.errors import FlakyFailure
 
 from dropout_verify.outcomes import _innermost, _raised_at
-from tests.helpers import dropout_check, read_report
+from tests.helpers import dropout_check, read_report, verdicts
 
 pytestmark = pytest.mark.subprocess
 
@@ -67,3 +67,14 @@ def test_an_error_of_the_suite_names_where_it_was_raised() -> None:
     assert shown is raised
     where = _raised_at(shown)
     assert where.endswith(" in _suite_code_that_fails") and "test_gate_attribution.py:" in where, where
+
+
+def test_identical_nans_are_identical_runs(tmp_path: Path) -> None:
+    """Two runs with one seed that both give NaN in the same places are the same run: C10 holds,
+    and the NaN itself is C2's finding (torch.equal alone called them different)."""
+    finished = dropout_check("tests.badimpls:nan_where_dropped", "--level", "quick", "-k",
+                             "test_same_seed_same_result or test_generator_alone_decides or test_support",
+                             "--report", str(tmp_path))
+    assert finished.returncode == 1, finished.stdout[-2000:]
+    mine = verdicts(read_report(tmp_path), "tests.badimpls:nan_where_dropped")
+    assert mine["test_same_seed_same_result"] == "pass" and mine["test_support"] == "FAIL", mine
