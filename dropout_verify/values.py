@@ -54,13 +54,18 @@ class SupportReport:
     kept: float = 0.0
     dropped: float = 0.0
     float32_p: bool = False  # some kept values match only p rounded to float32 (accepted)
+    identity: bool = False  # y equals x everywhere: nothing was dropped or scaled
 
     def describe(self) -> str:
-        return (
+        text = (
             f"{self.bad:,} of {self.total:,} elements are neither the dropped value nor the kept value; first at "
             f"index {self.index}: x={self.x:.9g}, y={self.y:.9g}, kept value={self.kept:.9g}, "
             f"dropped value={self.dropped:.9g}"
         )
+        if self.identity:
+            text += ("; the output equals x everywhere, as in eval mode: did the implementation get its training "
+                     "flag? (a module whose forward takes `training` as an argument ignores .train())")
+        return text
 
 
 def float32_keep(p_keep: float) -> float:
@@ -122,9 +127,10 @@ class SupportCheck:
         flat = int(torch.nonzero(bad.reshape(-1))[0])
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), self.x.shape)) if self.x.dim() else ()
         dropped = self.dropped.expand_as(self.kept[0]).reshape(-1)
+        identity = y.shape == self.x.shape and bool(torch.equal(y.detach(), self.x.detach()))
         return SupportReport(count, self.x.numel(), index, float(self.x.detach().reshape(-1)[flat]),
                              float(y.detach().to(torch.float64).reshape(-1)[flat]),
-                             float(self.kept[0].reshape(-1)[flat]), float(dropped[flat]))
+                             float(self.kept[0].reshape(-1)[flat]), float(dropped[flat]), identity=identity)
 
 
 FLOAT32_P_NOTE = ("values match p rounded to float32 (|p' - p| <= half a float32 ulp of p), as in kernels that "
@@ -136,4 +142,4 @@ def check_support(kind: Kind, x: torch.Tensor, y: torch.Tensor, keep: float) -> 
     check = SupportCheck(kind, x, keep)
     report = check.report(y)
     return SupportReport(report.bad, report.total, report.index, report.x, report.y, report.kept, report.dropped,
-                         check.float32_p_only)
+                         check.float32_p_only, report.identity)
