@@ -18,11 +18,10 @@ $(INSTALLED): pyproject.toml
 check: $(INSTALLED)
 	$(BIN)/dropout-check $(ARGS)
 
-# The project's tests on both cores, then the property suite over the built-in references in
-# one process (it refuses pytest-xdist: whole-run checks must see every call of a run).
+# The project's tests on both cores (the property suite over the built-in references among them,
+# in a process of its own: it refuses pytest-xdist, whose workers would each see part of a run).
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 tests $(ARGS)
-	$(BIN)/python -m pytest -p no:cacheprovider properties $(ARGS)
 
 # tests/ only (not the property suite in properties/), without xdist; the marks are pyproject.toml's.
 test-fast: $(INSTALLED)

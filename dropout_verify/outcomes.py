@@ -25,8 +25,6 @@ from .results import (
     PropertyOutcome,
     RunReport,
     StateChange,
-    implementation_findings,
-    merge_outcomes,
     state_findings,
 )
 from .run import Run
@@ -178,13 +176,9 @@ def not_reached(item: pytest.Item, spec: str, reason: str) -> PropertyOutcome:
 def build_report(run: RunConfig, targets: Sequence[Any], outcomes: Sequence[PropertyOutcome], *, seconds: float,
                  interrupted: bool) -> RunReport:
     """Group outcomes by implementation (in the order the targets were named)."""
-    results = []
-    for target in targets:
-        mine = merge_outcomes([o for o in outcomes if o.implementation == target.spec])
-        findings = implementation_findings(mine)
-        results.append(ImplementationResult(spec=target.spec, kind=target.kind.name, kind_source=target.kind_source,
-                                            outcomes=mine, findings=findings,
-                                            seconds=sum(o.seconds for o in mine), interrupted=interrupted))
+    results = [ImplementationResult.of(target.spec, target.kind.name, target.kind_source,
+                                       [o for o in outcomes if o.implementation == target.spec],
+                                       interrupted=interrupted) for target in targets]
     return RunReport(settings=run.settings(), implementations=results, interrupted=interrupted, seconds=seconds,
                      environment=environment())
 

@@ -170,6 +170,19 @@ class ImplementationResult:
     seconds: float = 0.0
     interrupted: bool = False
 
+    @classmethod
+    def of(cls, spec: str, kind: str, kind_source: str, outcomes: list[PropertyOutcome], *,
+           lost: list[str] | None = None, seconds: float | None = None, interrupted: bool = False
+           ) -> ImplementationResult:
+        """One implementation's result from its properties' outcomes, as both routes build it
+        (the pytest plugin from its own outcomes, dropout-check's supervisor from its workers'):
+        parametrised cases merged, findings gathered (workers ``lost``, then state changes),
+        ``seconds`` the properties' own time unless the caller measured the whole."""
+        merged = merge_outcomes(outcomes)
+        return cls(spec=spec, kind=kind, kind_source=kind_source, outcomes=merged,
+                   findings=implementation_findings(merged, lost=lost),
+                   seconds=sum(o.seconds for o in merged) if seconds is None else seconds, interrupted=interrupted)
+
     @property
     def verdict(self) -> ImplementationVerdict:
         """FAIL, interrupted, "not verified" (nothing failed, but the kernel ran no input of some

@@ -46,7 +46,7 @@ from typing import Any
 
 from .config import RunConfig
 from .options import UsageError
-from .results import ImplementationResult, PropertyOutcome, implementation_findings, merge_outcomes
+from .results import ImplementationResult, PropertyOutcome
 from .watch import WatchSlot
 
 __all__ = ["MAX_LOST_WORKERS", "Plan", "PlannedTest", "Supervisor", "check_select", "usable_cores", "worker_threads"]
@@ -424,7 +424,8 @@ class Supervisor:
     # ------------------------------------------------------------------ run one implementation
     def verify(self, spec: str, planned: list[PlannedTest], target: dict[str, str]) -> ImplementationResult:
         """Verify one implementation in as many workers as it takes; a verdict for every property."""
-        result = ImplementationResult(spec=spec, kind=target.get("kind", ""), kind_source=target.get("kind_source", ""))
+        lost_causes: list[str] = []  # what happened to each lost worker, in words
+        interrupted = False
         by_id = {test.id: test for test in planned}
         outcomes: dict[str, PropertyOutcome] = {}
         started = time.monotonic()
@@ -463,7 +464,7 @@ class Supervisor:
                 cause, failed = self._loss(worker, spec, by_id, outcomes)
                 if failed is not None and worker.running is not None:
                     decide(by_id[worker.running], failed)
-                result.findings.append(cause)
+                lost_causes.append(cause)
                 if worker.killed_for:
                     # A hang: whatever hangs once would hang again in the next property, one
                     # call limit each. One verdict; the rest are not run, and say why.
@@ -475,13 +476,12 @@ class Supervisor:
                     not_run(f"worker lost {lost} times (last: {cause})")
                     break
         except KeyboardInterrupt:
-            result.interrupted = True
+            interrupted = True
             self.interrupt()
             not_run(f"the run was interrupted ({self.stopped_by})")
-        result.outcomes = merge_outcomes([outcomes[test.id] for test in planned if test.id in outcomes])
-        result.findings = implementation_findings(result.outcomes, lost=result.findings)
-        result.seconds = time.monotonic() - started
-        return result
+        return ImplementationResult.of(spec, target.get("kind", ""), target.get("kind_source", ""),
+                                       [outcomes[test.id] for test in planned if test.id in outcomes],
+                                       lost=lost_causes, seconds=time.monotonic() - started, interrupted=interrupted)
 
     def _not_run(self, test: PlannedTest, reason: str) -> PropertyOutcome:
         return PropertyOutcome(implementation=test.spec, property=test.property, contract=test.contract,
