@@ -167,10 +167,9 @@ def not_reached(item: pytest.Item, spec: str, reason: str) -> PropertyOutcome:
     """The outcome of a property the run never reached."""
     statement = statement_of(item)
     name = getattr(item, "originalname", item.name)
-    return PropertyOutcome(implementation=spec, property=name, contract=statement.contract if statement else "",
-                           title=statement.title if statement else name, claim=statement.claim if statement else "",
-                           verdict="not run", reason=reason, message=f"not run: {reason}",
-                           variant=variant_of(item, spec))
+    return PropertyOutcome.not_run(spec, name, statement.contract if statement else "",
+                                   statement.title if statement else name, statement.claim if statement else "",
+                                   variant_of(item, spec), reason)
 
 
 def build_report(run: RunConfig, targets: Sequence[Any], outcomes: Sequence[PropertyOutcome], *, seconds: float,

@@ -100,6 +100,13 @@ class PropertyOutcome:
     violated: str = ""
     state_changes: list[StateChange] = field(default_factory=list)  # torch's global state, changed by calls
 
+    @classmethod
+    def not_run(cls, implementation: str, property: str, contract: str, title: str, claim: str, variant: str,
+                reason: str) -> PropertyOutcome:
+        """A property the run never reached (a hang, a lost worker, an interrupt, pytest's -x)."""
+        return cls(implementation=implementation, property=property, contract=contract, title=title, claim=claim,
+                   verdict="not run", reason=reason, message=f"not run: {reason}", variant=variant)
+
     @builtins.property  # "property" is a field of this class
     def label(self) -> str:
         return f"{self.contract} {self.title}".strip()

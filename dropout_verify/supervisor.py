@@ -484,9 +484,8 @@ class Supervisor:
                                        lost=lost_causes, seconds=time.monotonic() - started, interrupted=interrupted)
 
     def _not_run(self, test: PlannedTest, reason: str) -> PropertyOutcome:
-        return PropertyOutcome(implementation=test.spec, property=test.property, contract=test.contract,
-                               title=test.title, claim=test.claim, verdict="not run", reason=reason,
-                               message=f"not run: {reason}", variant=test.variant)
+        return PropertyOutcome.not_run(test.spec, test.property, test.contract, test.title, test.claim, test.variant,
+                                       reason)
 
     def _loss(self, worker: _Worker, spec: str, by_id: dict[str, PlannedTest],
               outcomes: dict[str, PropertyOutcome]) -> tuple[str, PropertyOutcome | None]:
