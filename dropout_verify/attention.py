@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .errors import NotSupported
+from .protocol import declare
 
 __all__ = ["attention_target", "call_attend", "sdpa_cudnn", "sdpa_efficient", "sdpa_flash", "sdpa_math"]
 
@@ -90,12 +91,9 @@ def attention_target(attend: Attend, *, layout: str = "bhld", dtypes: Sequence[s
             out = out.transpose(1, 2)
         return x * (out * keys).to(x.dtype)
 
-    dropout.dropout_kind = "attention"  # type: ignore[attr-defined]
-    dropout.attend = attend  # type: ignore[attr-defined]  # for the backward check (properties/test_attention.py)
-    dropout.attention_layout = layout  # type: ignore[attr-defined]
-    dropout.attention_dtypes = accepted  # type: ignore[attr-defined]
     dropout.__name__ = name
-    return dropout
+    # attend and its layout: for the backward check (properties/test_attention.py)
+    return declare(dropout, kind="attention", attend=attend, layout=layout, dtypes=accepted)
 
 
 def _sdpa(backend_name: str) -> Callable[..., torch.Tensor]:
@@ -107,8 +105,7 @@ def _sdpa(backend_name: str) -> Callable[..., torch.Tensor]:
             return torch.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=p)
 
     target = attention_target(attend, name=f"sdpa_{backend_name.lower()}")
-    target.dropout_usable = lambda: _backend_present(backend_name)  # type: ignore[attr-defined]
-    return target
+    return declare(target, usable=lambda: _backend_present(backend_name))
 
 
 def _backend_present(backend_name: str) -> str | None:

@@ -244,6 +244,8 @@ def _worker_options(run: RunConfig) -> dict[str, str]:
                "device": run.device, "call-timeout": repr(run.call_timeout)}
     if run.kind is not None:
         options["kind"] = run.kind
+    if run.dtypes is not None:
+        options["dtype"] = ",".join(run.dtypes)
     if run.time is not None:
         options["time"] = repr(run.time)
     if run.compile:
@@ -330,7 +332,8 @@ def _verify(run: RunConfig, jobs: int, args: argparse.Namespace) -> int:
             return EXIT_USAGE
         environment = supervisor.environment
         kinds = {spec: target["kind"] for spec, target in plan.targets.items() if target.get("kind")}
-        _print_header(run, kinds, select=args.select)
+        _print_header(run, {spec: target.get("summary") or target["kind"] for spec, target in plan.targets.items()
+                            if target.get("kind")}, select=args.select)
         header_shown = True
         for index, spec in enumerate(run.specs, 1):
             progress.plan(spec, index, len(plan.tests.get(spec, [])))

@@ -37,6 +37,7 @@ class RunConfig:
     specs: tuple[str, ...] = DEFAULT_SPECS
     kind: str | None = None  # --dropout-kind; None: each implementation's own kind
     convention: str = "drop"
+    dtypes: tuple[str, ...] | None = None  # --dtype: verify these input dtypes only
     seed: int = 0
     level: str = "standard"
     alpha: float = 1e-6
@@ -81,6 +82,8 @@ class RunConfig:
             words += [f"{prefix}kind", self.kind]
         if self.convention != "drop":
             words += [f"{prefix}convention", self.convention]
+        if self.dtypes is not None:
+            words += [f"{prefix}dtype", ",".join(self.dtypes)]
         words += [f"{prefix}seed", str(self.seed), f"{prefix}level", self.level, f"{prefix}alpha", f"{self.alpha:g}"]
         if self.device != "cpu":
             words += [f"{prefix}device", self.device]
@@ -116,6 +119,7 @@ class RunConfig:
         """The run's settings as report data (``results.RunReport.settings``)."""
         return {
             "specs": list(self.specs), "named": self.explicit_specs, "kind": self.kind, "convention": self.convention,
+            "dtypes": list(self.dtypes) if self.dtypes is not None else None,
             "seed": self.seed, "level": self.level, "alpha": self.alpha, "decisions": self.decisions,
             "alpha_per_decision": self.alpha_decision, "device": self.device, "call_timeout": self.call_timeout,
             "time": self.time, "compile": self.compile, "invocation_dir": self.invocation_dir,
@@ -151,6 +155,8 @@ class RunConfig:
             f"split (Bonferroni) over {self.decisions} statistical decisions: alpha {self.alpha_decision:.3g} each"
             + ("; -k runs some of them, at these same thresholds" if select else ""),
             *(f"dropout: {line}" for line in self.effect_lines()),
+            *([f"dropout: input dtypes {', '.join(self.dtypes)} only (--dtype): examples drawn in another dtype "
+               "run in one of these"] if self.dtypes is not None else []),
             *(f"dropout: ignored: {line}" for line in self.ignored_environment),
             f"dropout: reproduce: {self.command(selector=select)}",
         ]
@@ -174,12 +180,13 @@ def from_values(values: Mapping[str, object | None], environ: Mapping[str, str],
     raw_specs = values.get("impl")
     specs, explicit = specs_from(raw_specs if isinstance(raw_specs, (list, tuple)) else None, environ)
     parsed = {name: parse_value(name, values.get(name), environ, cli=via_cli)
-              for name in ("kind", "convention", "seed", "level", "alpha", "device", "call-timeout", "report", "time",
-                           "compile")}
+              for name in ("kind", "convention", "dtype", "seed", "level", "alpha", "device", "call-timeout", "report",
+                           "time", "compile")}
     return RunConfig(
         specs=specs,
         kind=parsed["kind"],  # type: ignore[arg-type]
         convention=parsed["convention"],  # type: ignore[arg-type]
+        dtypes=tuple(str(parsed["dtype"]).split(",")) if parsed["dtype"] is not None else None,
         seed=parsed["seed"],  # type: ignore[arg-type]
         level=parsed["level"],  # type: ignore[arg-type]
         alpha=parsed["alpha"],  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ takes the :class:`~dropout_verify.run.Run` as its first argument; a property rec
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -395,6 +396,9 @@ def _run_examples(run: Run, target: Target, body: Body, statement: Statement,
     unsupported: list[str] = []
 
     def run_one(case: Case) -> None:
+        verified = target.verified_dtype(case.dtype)  # the dtypes it declares, or --dtype's
+        if verified != case.dtype:
+            case = dataclasses.replace(case, dtype=verified)
         begin_example(run, case)
         ran.append(case)
         try:

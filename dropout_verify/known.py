@@ -45,7 +45,9 @@ def _torch_table() -> list[tuple[Any, str]]:
 
 def known_kind(obj: Any) -> str | None:
     """The kind ``obj`` declares or is known to be, or None."""
-    declared = getattr(obj, KIND_ATTRIBUTE, None)
+    from .protocol import declaration_of
+
+    declared = declaration_of(obj).kind
     if isinstance(declared, str):
         return declared
     for known, kind in _torch_table():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 __all__ = [
     "CONVENTIONS",
     "ENV_PREFIX",
+    "FLOAT_DTYPE_NAMES",
     "KIND_NAMES",
     "LEVEL_NAMES",
     "OPTIONS",
@@ -62,6 +63,22 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
         return text
 
     return parse
+
+
+FLOAT_DTYPE_NAMES = ("float32", "float64", "float16", "bfloat16")  # protocol.FLOAT_DTYPES, without torch
+
+
+def _dtypes(text: str) -> str:
+    """A comma-separated list of float dtype names, normalised ("torch.float16, bfloat16" ->
+    "float16,bfloat16"): dropout is defined on floating-point inputs only."""
+    names = [name.strip().removeprefix("torch.") for name in text.split(",") if name.strip()]
+    if not names:
+        raise UsageError(f"to name one or more of {', '.join(FLOAT_DTYPE_NAMES)}, but got {text!r}")
+    for name in names:
+        if name not in FLOAT_DTYPE_NAMES:
+            raise UsageError(f"to name float dtypes among {', '.join(FLOAT_DTYPE_NAMES)} (dropout takes "
+                             f"floating-point inputs), but got {name!r}{did_you_mean(name, FLOAT_DTYPE_NAMES)}")
+    return ",".join(dict.fromkeys(names))
 
 
 def _seed(text: str) -> int:
@@ -152,6 +169,8 @@ OPTIONS: tuple[Option, ...] = (
            "(default: known for torch's own, else element)", metavar="KIND", choices=KIND_NAMES),
     Option("convention", "drop", _choice(CONVENTIONS),
            "p is the drop probability (PyTorch) or the keep probability (TensorFlow 1)", choices=CONVENTIONS),
+    Option("dtype", None, _dtypes, "verify inputs of these dtypes only (comma-separated: float32, float64, "
+           "float16, bfloat16); examples drawn in another dtype run in one of these", metavar="DTYPES"),
     Option("seed", "0", _seed, "seed of every example and torch draw: same seed, same verdict", metavar="N"),
     Option("level", "standard", _choice(LEVEL_NAMES),
            "smallest effects detected and run time (dropout_verify/docs/STATISTICS.md)", choices=LEVEL_NAMES),

@@ -143,7 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
             check_destinations(run.report, run.invocation_dir, os.environ, flag="--dropout-report")
         _check_device(run.device)
         targets = [resolve_target(spec, convention=run.convention, kind=run.kind, call_timeout=run.call_timeout,
-                                  compile=run.compile, guard=guard) for spec in run.specs]
+                                  compile=run.compile, guard=guard, dtypes=run.dtypes) for spec in run.specs]
     except UsageError as error:
         channel.emit("usage_error", message=str(error))
         raise pytest.UsageError(f"dropout: {error}") from None
@@ -156,7 +156,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if channel.connected:
         from .outcomes import environment
 
-        channel.emit("targets", targets=[{"spec": t.spec, "kind": t.kind.name, "kind_source": t.kind_source}
+        channel.emit("targets", targets=[{"spec": t.spec, "kind": t.kind.name, "kind_source": t.kind_source,
+                                          "summary": t.summary()}
                                         for t in targets], environment=environment())
 
 
@@ -216,7 +217,7 @@ def dropout_run(request: pytest.FixtureRequest) -> Run:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if not _active(config):
         return []
-    kinds = {t.spec: t.kind.name for t in config.stash[_TARGETS]}
+    kinds = {t.spec: t.summary() for t in config.stash[_TARGETS]}
     return config.stash[RUN].settings.header_lines(kinds, select=config.getoption("keyword", "") or None)
 
 

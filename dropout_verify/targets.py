@@ -4,7 +4,10 @@ A target is a callable ``f(x, p, ...)`` or an ``nn.Module`` class. Keywords ``tr
 ``train``), ``inplace`` and ``generator`` are passed when the callable's signature has them.
 A module class is built with the drop probability (constructor keyword ``p``, ``drop_prob``,
 ``drop_rate`` or ``rate``) and ``inplace`` when its constructor takes it, switched with
-``.train()``/``.eval()`` for the training flag, and called on x.
+``.train()``/``.eval()`` for the training flag, and called on x; when its ``forward`` takes
+``training`` (keras layers), the flag is passed there too. What a signature cannot say (the
+kind, a seed and offset per call, the dtypes it takes) the implementation declares
+(``dropout_verify.protocol``).
 
 Calls go through :meth:`Target.call`, which turns everything an implementation can do wrong
 at the call level (raise, exit, return a non-tensor, hang, change torch's global state) into
@@ -26,6 +29,8 @@ from .errors import NotSupported
 from .guard import CallGuard, CallTimeout
 from .kinds import KINDS, Kind, get_kind
 from .known import accepted_ranks, known_kind
+from .protocol import DECLARATION_ATTRIBUTE, FLOAT_DTYPES, Declaration, TrainingFlag, declaration_of
+from .seeds import SeedStream
 from .specs import SpecError, resolve_object
 
 __all__ = [
@@ -85,6 +90,10 @@ class Target:
     hung: str | None = None  # set once a call hangs (plain pytest): later calls fail at once
     compile_modules: bool = False  # --compile for a module class: each built module is compiled
     guard: CallGuard = field(default_factory=CallGuard, repr=False)  # the run's (time limit, state check)
+    declaration: Declaration = field(default_factory=Declaration)  # what it says of itself (protocol)
+    training_flag: TrainingFlag = "keyword"  # how the training flag reaches it
+    dtypes: tuple[str, ...] = FLOAT_DTYPES  # input dtypes verified: declared ones, and --dtype's
+    seeds: SeedStream | None = field(default=None, repr=False)  # the caller of a seed-taking kernel
     _modules: dict[tuple[str, bool | None], torch.nn.Module] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # shown in Hypothesis's falsifying example
@@ -96,12 +105,41 @@ class Target:
 
     @property
     def training_keyword(self) -> str | None:
+        if self.training_flag == "none":
+            return None
         if self.is_module:
-            return "training"  # .train() / .eval()
+            return "training"  # .train() / .eval(), and forward's argument when it takes one
         for name in ("training", "train"):
             if name in self.parameters:
                 return name
         return None
+
+    def summary(self) -> str:
+        """The kind, and how the target is called where that is not the default (the header's words)."""
+        parts = [self.kind.name]
+        if self.convention == "keep":
+            parts.append("given the keep probability")
+        if self.training_flag == "argument":
+            parts.append("training flag passed to forward")
+        elif self.training_flag == "none":
+            parts.append("no training flag")
+        if self.seeds is not None:
+            declared = self.declaration
+            parts.append(f"{declared.seed_keyword}= and {declared.offset_keyword}= per call, the offset advanced by "
+                         f"each call's elements" if declared.offset_keyword else
+                         f"a fresh {declared.seed_keyword}= per call")
+        if self.dtypes != FLOAT_DTYPES:
+            parts.append(f"dtypes {','.join(self.dtypes)}")
+        if not self.declaration.gradient:
+            parts.append("no backward")
+        return "; ".join(parts)
+
+    def verified_dtype(self, dtype: str) -> str:
+        """The dtype an example drawn in ``dtype`` runs in: itself when verified, else one of the
+        verified dtypes, chosen by the drawn one's place (so the choice is fixed by the example)."""
+        if dtype in self.dtypes or dtype not in FLOAT_DTYPES:
+            return dtype
+        return self.dtypes[FLOAT_DTYPES.index(dtype) % len(self.dtypes)]
 
     def supports(self, keyword: str) -> bool:
         """Whether the target takes ``keyword`` (``training`` also matches ``train`` and modules)."""
@@ -141,12 +179,21 @@ class Target:
 
     def raw_call(self, x: Any, p: Any, **keywords: Any) -> Any:
         """Call with keywords renamed for this target, without any checks (for bad-input tests)."""
+        keywords = dict(keywords)
+        if self.seeds is not None:  # the suite is the kernel's caller: a seed (and offset) per call
+            declared = self.declaration
+            seed, offset = self.seeds.next(x.numel() if isinstance(x, torch.Tensor) else 1)
+            keywords[declared.seed_keyword] = seed
+            if declared.offset_keyword is not None:
+                keywords[declared.offset_keyword] = offset
         if self.is_module:
-            module = self._module(p, keywords.get("inplace"))
-            module.train(bool(keywords.get("training", True)))
-            return module(x)
+            module = self._module(p, keywords.pop("inplace", None))
+            training = bool(keywords.pop("training", True))
+            module.train(training)
+            if self.training_flag == "argument":
+                keywords["training"] = training
+            return module(x, **keywords)
         if "training" in keywords and self.training_keyword != "training":
-            keywords = dict(keywords)
             keywords[str(self.training_keyword)] = keywords.pop("training")
         return self.fn(x, p, **keywords)
 
@@ -220,8 +267,8 @@ class Target:
         if self.kind_source != "default":
             return ""
         return ("; the kind was not declared, so this was verified as elementwise dropout, which takes any "
-                "shape: for channel, alpha or drop-path dropout give --kind KIND or set "
-                "fn.dropout_kind = 'KIND'")
+                "shape: for channel, alpha or drop-path dropout give --kind KIND or declare it: "
+                "dropout_verify.protocol.declare(fn, kind='KIND')")
 
     def _tensor(self, result: Any, describe: Callable[[], str]) -> torch.Tensor:
         if isinstance(result, (tuple, list)) and result and isinstance(result[0], torch.Tensor):
@@ -349,17 +396,61 @@ def _check_compile() -> None:
 
 
 def compiled(obj: Any) -> Any:
-    """torch.compile(obj, dynamic=True), keeping the attributes the suite reads (kind, usability)."""
+    """torch.compile(obj, dynamic=True), keeping the whole declaration (``protocol``): kind,
+    dtypes, randomness, and an attention kernel's ``attend`` and layout."""
     wrapped = torch.compile(obj, dynamic=True)
-    for name in ("dropout_kind", "dropout_usable"):
-        if hasattr(obj, name):
-            setattr(wrapped, name, getattr(obj, name))
+    setattr(wrapped, DECLARATION_ATTRIBUTE, declaration_of(obj))
     return wrapped
 
 
+def _training_flag(obj: Any, declared: TrainingFlag | None, is_module: bool, parameters: set[str],
+                   spec: str) -> TrainingFlag:
+    """How the training flag reaches the target: declared, else read from the signature."""
+    if declared is not None:
+        if declared in ("module", "argument") and not is_module:
+            raise SpecError(f"{spec!r} declares training={declared!r}, which is for module classes; "
+                            "a function takes the flag as a keyword ('keyword') or not at all ('none')")
+        if declared == "keyword" and is_module:
+            raise SpecError(f"{spec!r} is a module class but declares training='keyword'; "
+                            "declare 'module' (.train()/.eval()) or 'argument' (forward(x, training=...))")
+        if declared == "keyword" and not {"training", "train"} & parameters:
+            raise SpecError(f"{spec!r} declares training='keyword' but its signature takes no training= or "
+                            "train= keyword")
+        return declared
+    if is_module:  # forward(x, training=...), or keras' call(inputs, training=...) behind a generic forward
+        methods = [getattr(obj, name, None) for name in ("forward", "call")]
+        takes = any(method is not None and "training" in _parameter_names(method) for method in methods)
+        return "argument" if takes else "module"
+    return "keyword" if {"training", "train"} & parameters else "none"
+
+
+def _verified_dtypes(declared: tuple[str, ...] | None, chosen: tuple[str, ...] | None, spec: str) -> tuple[str, ...]:
+    """The input dtypes verified: those the target declares, narrowed to --dtype's; never none."""
+    verified = tuple(d for d in FLOAT_DTYPES if (declared is None or d in declared) and (chosen is None or d in chosen))
+    if not verified:
+        raise SpecError(f"--dtype {','.join(chosen or ())} leaves nothing to verify for {spec}: it declares "
+                        f"dtypes {', '.join(declared or ())}")
+    return verified
+
+
+def _seed_stream(declaration: Declaration, parameters: set[str], spec: str) -> SeedStream | None:
+    if declaration.randomness != "seed":
+        return None
+    wanted = [k for k in (declaration.seed_keyword, declaration.offset_keyword) if k is not None]
+    missing = [k for k in wanted if parameters and k not in parameters]
+    if missing:
+        raise SpecError(f"{spec!r} declares randomness='seed', but its signature takes no "
+                        f"{' or '.join(f'{k}=' for k in missing)} keyword (declare seed_keyword/offset_keyword)")
+    return SeedStream(with_offset=declaration.offset_keyword is not None, step=declaration.offset_step)
+
+
 def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = None,
-                   call_timeout: float = 60.0, compile: bool = False, guard: CallGuard | None = None) -> Target:
-    """Turn a spec into a Target, or raise SpecError (a usage error) with a hint."""
+                   call_timeout: float = 60.0, compile: bool = False, guard: CallGuard | None = None,
+                   dtypes: tuple[str, ...] | None = None) -> Target:
+    """Turn a spec into a Target, or raise SpecError (a usage error) with a hint.
+
+    ``convention`` applies unless the implementation declares its own (``protocol``);
+    ``dtypes`` (--dtype) narrows the dtypes it declares."""
     obj = resolve_object(spec)
     if isinstance(obj, torch.nn.Module):
         raise SpecError(f"{spec!r} names an instance of {type(obj).__name__}, whose p is fixed; name its class "
@@ -371,9 +462,12 @@ def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = No
         raise SpecError(f"{spec!r} names {obj!r:.60} (of type {type(obj).__name__}), which is not callable")
     else:
         parameters = _parameter_names(obj)
-    usable = getattr(obj, "dropout_usable", None)
-    if callable(usable):  # a built-in target that needs something this torch may lack
-        missing = usable()
+    try:
+        declaration = declaration_of(obj)
+    except (TypeError, ValueError) as error:
+        raise SpecError(f"{spec!r} declares something the protocol does not take: {error}") from None
+    if callable(declaration.usable):  # a target that needs something this machine may lack
+        missing = declaration.usable()
         if missing:
             raise SpecError(f"{spec!r}: {missing}")
     known = known_kind(obj)
@@ -381,16 +475,21 @@ def resolve_target(spec: str, *, convention: str = "drop", kind: str | None = No
         raise SpecError(f"{spec!r} declares dropout_kind={known!r}, which is no kind: {get_kind(known)}")
     if kind is not None:
         get_kind(kind)
-        if not hasattr(obj, "dropout_kind"):  # torch's own: its input ranks are known, not merely declared
+        if declaration.kind is None:  # torch's own: its input ranks are known, not merely declared
             _fit_kind(kind, known, spec)
         chosen, source = kind, "option"
     elif known is not None:
-        chosen, source = known, "declared" if hasattr(obj, "dropout_kind") else "torch"
+        chosen, source = known, "declared" if declaration.kind is not None else "torch"
     else:
         chosen, source = "element", "default"
+    training = _training_flag(obj, declaration.training, module_probability is not None, parameters, spec)
+    verified = _verified_dtypes(declaration.dtypes, dtypes, spec)
+    seeds = _seed_stream(declaration, parameters, spec)
     if compile:
         _check_compile()
     fn = compiled(obj) if compile and module_probability is None else obj
-    return Target(spec=spec, fn=fn, kind=KINDS[chosen], kind_source=source, convention=convention,
-                  parameters=parameters, module_probability=module_probability, call_timeout=call_timeout,
-                  compile_modules=compile, guard=guard or CallGuard())
+    return Target(spec=spec, fn=fn, kind=KINDS[chosen], kind_source=source,
+                  convention=declaration.probability or convention, parameters=parameters,
+                  module_probability=module_probability, call_timeout=call_timeout, compile_modules=compile,
+                  guard=guard or CallGuard(), declaration=declaration, training_flag=training, dtypes=verified,
+                  seeds=seeds)

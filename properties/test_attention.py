@@ -32,8 +32,10 @@ STATEMENT = Statement("C9", "gradient", "attention backward uses the forward's m
 
 
 def _attention_only(target: Target) -> str | None:
-    if getattr(target.fn, "attend", None) is None:
+    if target.declaration.attend is None:
         return "not an attention kernel (dropout_verify.attention.attention_target)"
+    if not target.declaration.gradient:
+        return "declared without a backward (gradient=False)"
     return None
 
 
@@ -43,19 +45,19 @@ def _attention_only(target: Target) -> str | None:
        applies=_attention_only)
 def test_attention_backward_matches_forward(run: Run, target: Target, case: Case) -> None:
     """dL/dq == c (1/S)(M G - rowmean(M G)) k with M the forward's mask and scale (read from the output)."""
-    attend = target.fn.attend
+    attend = target.declaration.attend
+    assert attend is not None  # _attention_only
     batch, heads, queries, keys = case.shape
     device = run.device
     dtype = case.torch_dtype
-    accepted = getattr(target.fn, "attention_dtypes", None)
-    if accepted is not None and case.dtype not in accepted:
-        raise NotSupported(f"{target.spec} takes {', '.join(accepted)}, not {case.dtype}")
+    if case.dtype not in target.dtypes:  # cannot happen through the harness (it runs declared dtypes)
+        raise NotSupported(f"{target.spec} takes {', '.join(target.dtypes)}, not {case.dtype}")
     generator = torch.Generator().manual_seed(case.seed ^ 0xA77)
     q = torch.zeros(batch, heads, queries, HEAD_DIM, dtype=dtype, device=device, requires_grad=True)
     k = torch.randn(batch, heads, keys, HEAD_DIM, generator=generator, dtype=torch.float64).to(dtype).to(device)
     v = torch.eye(keys, dtype=dtype, device=device).expand(batch, heads, keys, keys).contiguous()
     upstream = torch.randn(batch, heads, queries, keys, generator=generator, dtype=torch.float64).to(dtype).to(device)
-    layout = getattr(target.fn, "attention_layout", "bhld")
+    layout = target.declaration.layout or "bhld"
 
     def to_kernel(t: torch.Tensor) -> torch.Tensor:
         return t.transpose(1, 2) if layout == "blhd" else t

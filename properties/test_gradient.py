@@ -23,7 +23,8 @@ STATEMENT = Statement("C9", "gradient", "dy/dx = forward mask x kept scale")
        examples=lambda kind: [
            designed_case(kind, units=8 * 1025, dtype="float32", layout="contiguous", p=0.5, seed=0, rows=8),
            designed_case(kind, units=30, dtype="float64", layout="channels_last", p=0.2, seed=1, rows=2,
-                         unit_elements=35)])
+                         unit_elements=35)],
+       applies=lambda target: None if target.declaration.gradient else "declared without a backward (gradient=False)")
 def test_gradient_matches_forward_mask(run: Run, target: Target, case: Case) -> None:
     """x.grad == g * kept * scale for an upstream gradient g, within 2 units of precision."""
     device = run.device

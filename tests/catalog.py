@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dropout_verify.protocol import declaration_of
 from tests import family_mutants, mutants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def meant(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def family_of(name: str) -> str:
-    return getattr(family_mutants, name).dropout_kind
+    return str(declaration_of(getattr(family_mutants, name)).kind)
 
 
 ELEMENTWISE = [(spec(n), mutants.CATCHES[n]) for n in mutants.MUTANTS]
