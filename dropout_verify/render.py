@@ -7,13 +7,14 @@ from the same rows. No torch here.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .results import ImplementationResult, PropertyOutcome, RunReport
 
-__all__ = ["LEGEND", "rows", "text_report", "verdict_line", "where_to_start"]
+__all__ = ["LEGEND", "FollowOns", "grouped_rows", "rows", "text_report", "verdict_line", "where_to_start"]
 
 LEGEND = ("pass: the property holds; FAIL: it does not (a crash or hang included); FAIL (C2): what failed is "
-          "contract point C2, found while this property ran; n/a: not a property of this "
+          "contract point C2, found while this property ran (several such rows are grouped as follow-ons of C2); n/a: not a property of this "
           "implementation (its kind, or a keyword it lacks); not supported: the kernel ran no input of it here; "
           "info: reported, not judged; not run: the run never reached it (a hang, a lost worker, an interrupt)")
 _CONTRACT = re.compile(r"^C(\d+)$")
@@ -43,6 +44,73 @@ def rows(report: RunReport) -> list[tuple[PropertyOutcome, list[str]]]:
 
 def label(outcome: PropertyOutcome) -> str:
     return f"{outcome.label[:24]:<24} {outcome.property}"
+
+
+@dataclass(frozen=True)
+class FollowOns:
+    """Properties that FAIL only because another contract point (``root``) failed while they
+    ran: one line of the table, placed after the root's own rows, instead of one row each."""
+
+    root: str  # "C2"
+    properties: list[str]
+    cells: list[str]  # per implementation: "FAIL (C2) x3", or "-"
+
+    @property
+    def label(self) -> str:
+        return f"  follow-ons of {self.root} ({len(self.properties)} properties):"
+
+    @property
+    def names(self) -> str:
+        return ", ".join(p.removeprefix("test_") for p in self.properties)
+
+
+def _follow_on_only(cells: list[str]) -> str | None:
+    """The root contract point when every failing cell of a row is a follow-on of one point."""
+    roots = {cell[len("FAIL ("):-1] for cell in cells if cell.startswith("FAIL (")}
+    if len(roots) != 1 or any(cell == "FAIL" or cell == "not run" for cell in cells):
+        return None
+    return roots.pop()
+
+
+def grouped_rows(report: RunReport) -> list[tuple[PropertyOutcome, list[str]] | FollowOns]:
+    """:func:`rows`, with the properties that fail only as follow-ons of one contract point
+    (every statistical call is checked against C2 first) grouped into one line under the
+    root's own rows: the table leads with the cause, not with ten rows of its echo."""
+    table = rows(report)
+    groups: dict[str, list[tuple[PropertyOutcome, list[str]]]] = {}
+    kept: list[tuple[PropertyOutcome, list[str]]] = []
+    for outcome, cells in table:
+        root = _follow_on_only(cells)
+        if root is None:
+            kept.append((outcome, cells))
+        else:
+            groups.setdefault(root, []).append((outcome, cells))
+    result: list[tuple[PropertyOutcome, list[str]] | FollowOns] = []
+    pending = dict(groups)
+    for root, members in groups.items():
+        if len(members) < 2:  # one follow-on row is clearer as it is
+            kept.append(members[0])
+            del pending[root]
+    kept.sort(key=lambda row: _order(row[0]))
+    lines = [_group(root, members, len(report.implementations)) for root, members in pending.items()]
+    placed = set()
+    for index, (outcome, cells) in enumerate(kept):
+        result.append((outcome, cells))
+        after = kept[index + 1][0].contract if index + 1 < len(kept) else None
+        for line in lines:
+            if line.root == outcome.contract and after != line.root and line.root not in placed:
+                result.append(line)
+                placed.add(line.root)
+    # A root with no row of its own (C2 broken only inside statistical calls) leads the table.
+    return [line for line in lines if line.root not in placed] + result
+
+
+def _group(root: str, members: list[tuple[PropertyOutcome, list[str]]], count: int) -> FollowOns:
+    cells = []
+    for column in range(count):
+        failing = sum(cells_[column].startswith("FAIL") for _, cells_ in members)
+        cells.append(f"FAIL ({root}) x{failing}" if failing else "-")
+    return FollowOns(root=root, properties=[outcome.property for outcome, _ in members], cells=cells)
 
 
 def _targets(report: RunReport) -> list[str]:
@@ -84,12 +152,17 @@ def text_report(report: RunReport, *, header: bool = True, verbose: bool = False
                 f"{report.settings['alpha']:g} per implementation over {report.settings['decisions']} decisions "
                 f"(alpha {report.settings['alpha_per_decision']:.3g} each); device {report.settings['device']}", ""]
     out += _targets(report)
-    width = max([len(label(o)) for o, _ in rows(report)] + [40]) + 2
+    table = grouped_rows(report)
+    width = max([len(label(row[0])) for row in table if not isinstance(row, FollowOns)] + [40]) + 2
     count = len(report.implementations)
     head = f"{'property':<{width}}" + "".join(f"[{i}]".ljust(14) for i in range(1, count + 1))
     out += ["", f"({LEGEND})", head, "-" * len(head)]
-    for outcome, cells in rows(report):
-        out.append(f"{label(outcome):<{width}}" + "".join(cell.ljust(14) for cell in cells))
+    for row in table:
+        if isinstance(row, FollowOns):
+            out.append(f"{row.label:<{width}}" + "".join(cell.ljust(14) for cell in row.cells))
+            out.append(f"    {row.names}")
+        else:
+            out.append(f"{label(row[0]):<{width}}" + "".join(cell.ljust(14) for cell in row[1]))
     out += _sections(report, verbose)
     return "\n".join(out)
 

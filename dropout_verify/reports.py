@@ -14,7 +14,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from .render import LEGEND, rows, verdict_line, where_to_start
+from .render import LEGEND, FollowOns, grouped_rows, verdict_line, where_to_start
 from .results import PropertyOutcome, RunReport
 
 __all__ = ["junit_xml", "markdown", "plot_evidence", "write_reports"]
@@ -40,7 +40,12 @@ def markdown(report: RunReport) -> str:
                      f"{result.seconds:.1f} s")
     header = "| contract | property | " + " | ".join(f"[{i}]" for i in range(1, len(report.implementations) + 1)) + " |"
     lines += ["", header, "|---" * (len(report.implementations) + 2) + "|"]
-    for outcome, cells in rows(report):
+    for row in grouped_rows(report):
+        if isinstance(row, FollowOns):
+            shown = [f"**{c}**" if c.startswith("FAIL") else c for c in row.cells]
+            lines.append(f"| follow-ons of {row.root} | {', '.join(row.properties)} | " + " | ".join(shown) + " |")
+            continue
+        outcome, cells = row
         shown = [f"**{c}**" if c.startswith("FAIL") else c for c in cells]
         lines.append(f"| {outcome.label} | {outcome.property} | " + " | ".join(shown) + " |")
     lines += ["", f"_{LEGEND}_"]

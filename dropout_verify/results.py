@@ -205,10 +205,20 @@ class ImplementationResult:
         """Properties the kernel ran for no input at all: not failed, but not verified either."""
         return [o.property for o in self.outcomes if o.verdict == "not supported"]
 
+    def follow_ons(self) -> dict[str, list[str]]:
+        """{contract point: the properties that FAIL only because it failed while they ran}:
+        e.g. {"C2": ["test_keep_rate", ...]} when wrong values were met in statistical calls."""
+        grouped: dict[str, list[str]] = {}
+        for outcome in self.outcomes:
+            if outcome.verdict == "FAIL" and outcome.violated:
+                grouped.setdefault(outcome.violated, []).append(outcome.property)
+        return grouped
+
     def to_json(self) -> dict[str, Any]:
         return {
             "spec": self.spec, "kind": self.kind, "kind_source": self.kind_source, "verdict": self.verdict,
             "seconds": round(self.seconds, 3), "interrupted": self.interrupted, "findings": self.findings,
+            "follow_ons": self.follow_ons(),
             "properties": [o.to_json() for o in self.outcomes],
         }
 

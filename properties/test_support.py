@@ -4,7 +4,8 @@ unit shares the unit's decision.
 For inverted dropout (element, channel, drop-path) a kept element is x/(1-p) and a dropped
 one 0; for alpha dropout a x + a A p and -a A (1-p); to the dtype's rounding
 (dropout_verify/docs/CONTRACT.md section 2). A 3-D input to 2-d channel dropout may be read as (C, H, W) or
-as (N, C, L): either reading must hold exactly, and the one followed is reported.
+as (N, C, L), or refused with a clear error: either reading must hold exactly, and the answer
+given is reported.
 Bugs it catches: returning the scaled mask without x (the notebook's both functions), no
 rescale, ``1/p`` instead of ``1/(1-p)``, a scale rounded to low precision, normalising by
 the realised keep fraction, a lost sign, values scrambled by a non-contiguous layout, wrong
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import torch
 
+from dropout_verify.errors import NotSupported
 from dropout_verify.harness import Statement, checked_output, exact, seeded, skip_unjudged, violation
 from dropout_verify.kinds import Kind, ShapeRequest
 from dropout_verify.run import Run
 from dropout_verify.strategies import Case, cases, designed_case, probabilities
-from dropout_verify.targets import Target
+from dropout_verify.targets import ImplementationFailure, Target
 from dropout_verify.values import FLOAT32_P_NOTE, check_support
 
 STATEMENT = Statement("C2", "support", "each element is the kept or the dropped value")
@@ -80,6 +82,28 @@ def test_unit_shares_decision(run: Run, target: Target, case: Case) -> None:
                              f"elements; the first is unit {index}")
 
 
+REFUSALS = (ValueError, RuntimeError, TypeError, NotImplementedError)
+
+
+def _refusal(target: Target, x: torch.Tensor, p: float) -> str | None:
+    """How the target refuses x with a clear error (an ordinary exception with a message), or
+    None when it returns (the result is then judged). Any other raise is a failure."""
+    keywords = {"training": True} if target.supports("training") else {}
+    try:
+        target.unchecked_call(x, target.argument_for(p), **keywords)
+    except REFUSALS as error:
+        if str(error).strip():  # one note for every example: the type, not each shape's message
+            return type(error).__name__
+        raise ImplementationFailure(f"{target.spec} raised {type(error).__name__} without a message for a 3-D input",
+                                    "a result, or a clear error that says why the 3-D input is refused") from None
+    except (KeyboardInterrupt, SystemExit, ImplementationFailure, NotSupported):
+        raise
+    except BaseException as error:  # noqa: BLE001 - an AssertionError, an exit: what it raised is the finding
+        raise ImplementationFailure(f"{target.spec} raised {type(error).__name__}: {error} for a 3-D input",
+                                    "a result, or a clear error (ValueError, RuntimeError, TypeError)") from None
+    return None
+
+
 def _channel2d(target: Target) -> str | None:
     return None if target.kind.name == "channel2d" else "only 2-d channel dropout has an ambiguous 3-D input"
 
@@ -91,12 +115,18 @@ def _channel2d(target: Target) -> str | None:
 def test_channel2d_3d_input(run: Run, target: Target, case: Case) -> None:
     """A 3-D input (A, B, L) to 2-d channel dropout: either every x[a] shares one decision
     ((C, H, W), nn.Dropout2d's purpose) or every x[a, b] does ((N, C, L), PyTorch's legacy
-    F.dropout2d); values as C2 says. Which one the implementation follows is reported."""
+    F.dropout2d); values as C2 says. A clear refusal of the ambiguous shape (keras'
+    SpatialDropout2D takes 4-D inputs only) is the third accepted answer. Which one the
+    implementation gives is reported."""
     shape = case.shape if len(case.shape) == 3 else (case.shape[0], case.shape[1], max(2, case.shape[-1]))
     case = Case(shape, case.dtype, "contiguous", case.p, case.seed, case.magnitude, case.kind)
     x = case.make_input(run.device)
     keep = target.keep_probability(case.p)
     with seeded(run, case.seed), torch.no_grad():
+        refusal = _refusal(target, x, case.p)
+        if refusal is not None:  # the third accepted answer: the shape is ambiguous, and it says so
+            run.note(f"{target.spec}: 3-D inputs are refused as ambiguous, with a clear {refusal}: accepted")
+            return
         y = checked_output(target, x, case.p)
     if not skip_unjudged(run, target, x.dtype, case.p):
         report = check_support(target.kind, x, y, keep)

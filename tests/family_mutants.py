@@ -291,6 +291,29 @@ for _kind, _bugs in _KIND_BUGS.items():
 del _kind, _bugs, _bug, _make, _property, _function, _name
 
 
+# --------------------------------------------------------------------------- an ambiguous 3-D input
+
+
+def channel2d__asserts_on_3d(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
+    """channel2d: refuses a 3-D input with a bare assert (gone under python -O; not a clear error)."""
+    assert x.dim() == 4
+    return _reference("channel2d", x, p, training)
+
+
+def channel2d_refusing_3d(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
+    """channel2d that refuses the ambiguous 3-D input with a clear ValueError, as Keras'
+    SpatialDropout2D does: an accepted answer (verified on test_channel2d_3d_input)."""
+    if x.dim() == 3:
+        raise ValueError(f"Expected a 4-D (N, C, H, W) input, but got shape {tuple(x.shape)}: a 3-D input is ambiguous")
+    return _reference("channel2d", x, p, training)
+
+
+channel2d__asserts_on_3d.dropout_kind = "channel2d"  # type: ignore[attr-defined]
+channel2d_refusing_3d.dropout_kind = "channel2d"  # type: ignore[attr-defined]
+CATCHES["channel2d__asserts_on_3d"] = "test_channel2d_3d_input"
+MUTANTS.append("channel2d__asserts_on_3d")
+
+
 # --------------------------------------------------------------------------- attention kernels
 
 

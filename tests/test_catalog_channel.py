@@ -11,11 +11,17 @@ from tests.catalog import CHANNEL, failed, meant, run_suite
 pytestmark = pytest.mark.subprocess
 
 CORRECT = [name for name in family_mutants.CORRECT if "1d" in name or "2d" in name or "3d" in name]
+REFUSING_3D = "tests.family_mutants:channel2d_refusing_3d"  # verified on the 3-D property alone
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    return run_suite([name for name, _ in CHANNEL] + CORRECT, tmp_path_factory.mktemp("channel"), only=meant(CHANNEL))
+    return run_suite([name for name, _ in CHANNEL] + CORRECT + [REFUSING_3D], tmp_path_factory.mktemp("channel"),
+                     only={**meant(CHANNEL), REFUSING_3D: ["test_channel2d_3d_input"]})
+
+
+def test_a_clear_refusal_of_the_ambiguous_3d_input_is_accepted(outcomes: dict[str, dict[str, str]]) -> None:
+    assert outcomes[REFUSING_3D] == {"test_channel2d_3d_input": "pass"}
 
 
 def test_every_channel_kind_has_eight_mutants() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dropout_verify.render import LEGEND, rows, text_report, verdict_line, where_to_start
+from dropout_verify.render import LEGEND, FollowOns, grouped_rows, rows, text_report, verdict_line, where_to_start
 from dropout_verify.results import ImplementationResult, RunReport, StateChange
 from tests.unit.builders import SETTINGS, implementation, outcome, sample_report
 
@@ -52,6 +52,35 @@ def test_contract_numbers_sort_as_numbers() -> None:
         outcome("a:f", "test_ten", contract="C10"), outcome("a:f", "test_two", contract="C2"),
         outcome("a:f", "test_other", contract="extra")])
     assert [o.property for o, _ in rows(run_of(result))] == ["test_two", "test_ten", "test_other"]
+
+
+def test_follow_ons_of_one_point_are_grouped_under_its_rows() -> None:
+    spec = "a:f"
+    result = ImplementationResult(spec=spec, outcomes=[
+        outcome(spec, "test_values", "FAIL", contract="C2", title="support"),
+        outcome(spec, "test_keep_rate", "FAIL", violated="C2"),
+        outcome(spec, "test_pairs", "FAIL", contract="C6", title="independence", violated="C2"),
+        outcome(spec, "test_periods", "FAIL", contract="C6", title="independence", violated="C2"),
+        outcome(spec, "test_gradient", "pass", contract="C9", title="gradient")])
+    table = grouped_rows(run_of(result))
+    assert [row.root if isinstance(row, FollowOns) else row[0].property for row in table] == [
+        "test_values", "C2", "test_gradient"]
+    group = table[1]
+    assert isinstance(group, FollowOns) and group.cells == ["FAIL (C2) x3"]
+    assert group.properties == ["test_keep_rate", "test_pairs", "test_periods"]
+    text = text_report(run_of(result))
+    assert "follow-ons of C2 (3 properties):" in text and "    keep_rate, pairs, periods\n" in text
+    assert result.to_json()["follow_ons"] == {"C2": ["test_keep_rate", "test_pairs", "test_periods"]}
+
+
+def test_a_row_with_a_failure_of_its_own_is_never_grouped() -> None:
+    good, bad = (ImplementationResult(spec=s, outcomes=[
+        outcome(s, "test_values", "FAIL", contract="C2", title="support"),
+        outcome(s, "test_keep_rate", "FAIL", violated="C2" if s == "a:f" else ""),
+        outcome(s, "test_pairs", "FAIL", contract="C6", title="independence", violated="C2")]) for s in ("a:f", "b:g"))
+    table = grouped_rows(run_of(good, bad))
+    assert [row.root if isinstance(row, FollowOns) else row[0].property for row in table] == [
+        "test_values", "test_keep_rate", "test_pairs"]  # one follow-on row alone stays a row
 
 
 # text_report
