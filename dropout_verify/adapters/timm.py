@@ -33,6 +33,9 @@ from ._lazy import declared_class, usable
 
 __all__ = ["DropPath", "drop_block_2d", "drop_path", "layers"]
 
+# The module class, built on first use by __getattr__ below (declared here for readers and type checkers).
+DropPath: type
+
 
 def layers() -> ModuleType:
     """``timm.layers`` (after torchvision.ops, which timm imports)."""
@@ -53,9 +56,9 @@ def drop_block_2d(x: torch.Tensor, p: float, training: bool = True) -> torch.Ten
     if not training:
         return x  # as DropBlock2d.forward: the function itself has no training flag
     if not isinstance(x, torch.Tensor):
-        return layers().drop_block_2d(x, p, block_size=1, couple_channels=False)  # type: ignore[no-any-return]
+        return layers().drop_block_2d(x, p, block_size=1, couple_channels=False)
     y = layers().drop_block_2d(x.reshape(1, 1, 1, -1), p, block_size=1, couple_channels=False)
-    return y.reshape(x.shape) if isinstance(y, torch.Tensor) else y  # type: ignore[no-any-return]
+    return y.reshape(x.shape) if isinstance(y, torch.Tensor) else y
 
 
 declare(drop_path, kind="path", usable=_usable)

@@ -40,6 +40,10 @@ from ._lazy import declared_class, usable
 __all__ = ["StochasticDepthBatch", "StochasticDepthRow", "drop_block2d", "ops", "stochastic_depth_batch",
            "stochastic_depth_row"]
 
+# Module classes, built on first use by __getattr__ below (declared here for readers and type checkers).
+StochasticDepthRow: type
+StochasticDepthBatch: type
+
 INSTALL = "pip install torchvision (a build for this torch; with a CPU torch, `pip install --no-deps torchvision` " \
           "works too: the C++ operators are not needed)"
 
@@ -79,9 +83,9 @@ def stochastic_depth_batch(x: torch.Tensor, p: float, training: bool = True) -> 
 def drop_block2d(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     """``torchvision.ops.drop_block2d`` at ``block_size=1``, on x viewed as ``(1, 1, 1, numel)``."""
     if not isinstance(x, torch.Tensor):
-        return ops().drop_block2d(x, p, 1, training=training)  # type: ignore[no-any-return]
+        return ops().drop_block2d(x, p, 1, training=training)
     y = ops().drop_block2d(x.reshape(1, 1, 1, -1), p, 1, training=training)
-    return y.reshape(x.shape) if isinstance(y, torch.Tensor) else y  # type: ignore[no-any-return]
+    return y.reshape(x.shape) if isinstance(y, torch.Tensor) else y
 
 
 declare(stochastic_depth_row, kind="path", usable=_usable)

@@ -54,6 +54,7 @@ def _hide(monkeypatch: pytest.MonkeyPatch, library: str) -> None:
     """Make ``library`` unimportable in this test (None in sys.modules: ImportError on import)."""
     for module in LIBRARY_MODULES[library]:
         monkeypatch.setitem(sys.modules, module, None)  # type: ignore[arg-type]
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # what the keras adapter sets when it is unset: undone after
     if library == "torchvision":  # timm imports torchvision
         _hide(monkeypatch, "timm")
 
