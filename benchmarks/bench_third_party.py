@@ -30,7 +30,7 @@ SPECS = (
     "torchvision:stochastic_depth_row", "torchvision:stochastic_depth_batch", "torchvision:StochasticDepthRow",
     "torchvision:StochasticDepthBatch", "torchvision:drop_block2d",
     "keras:dropout", "keras:spatial_dropout1d", "keras:spatial_dropout2d", "keras:spatial_dropout3d",
-    "keras:alpha_dropout", "keras:random_dropout", "keras:random_dropout_seeded",
+    "keras:alpha_dropout", "keras:random_dropout", "keras:random_dropout_seeded", "keras:attention",
 )
 
 

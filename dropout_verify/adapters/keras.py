@@ -10,6 +10,7 @@ spatial_dropout3d     ``layers.SpatialDropout3D(p)``, channels last          cha
 alpha_dropout         ``layers.AlphaDropout(p)``                            alpha
 random_dropout        ``random.dropout(x, p)``                              element
 random_dropout_seeded ``random.dropout(x, p, seed=s)``, a fresh s per call   element
+attention             ``layers.Attention(dropout=p)``, on its weights         attention
 ====================  ===================================================  ==============
 
 How each call is mapped, and nothing more:
@@ -26,6 +27,10 @@ How each call is mapped, and nothing more:
   permuted back. An unbatched ``(C, *spatial)`` input of 1-d and 3-d channel dropout (keras takes
   only batched inputs) is passed as a batch of one. Other ranks, the ambiguous 3-D input of 2-d
   channel dropout among them, reach the layer unchanged, and keras refuses them itself.
+* ``attention`` is keras' dot-product ``Attention`` layer, whose ``dropout`` drops attention
+  weights, read through :func:`dropout_verify.attention.attention_target` (all-zero queries and
+  keys, identity values); keras' layer has no heads, so they are folded into the batch. It is
+  declared for float32, float16 and bfloat16: keras' ops compute float64 as float32 by design.
 * ``random_dropout`` calls ``keras.random.dropout`` as a layer without a seed does (keras then
   uses torch's own dropout); ``random_dropout_seeded`` passes an integer seed, which takes keras'
   own masking code, and the suite is the caller that passes a fresh seed to every call.
@@ -44,10 +49,11 @@ from typing import Any
 
 import torch
 
+from ..attention import attention_target
 from ..protocol import declare
 from ._lazy import usable
 
-__all__ = ["alpha_dropout", "dropout", "keras", "random_dropout", "random_dropout_seeded", "spatial_dropout1d",
+__all__ = ["alpha_dropout", "attention", "dropout", "keras", "random_dropout", "random_dropout_seeded", "spatial_dropout1d",
            "spatial_dropout2d", "spatial_dropout3d"]
 
 
@@ -67,15 +73,15 @@ _usable = usable("keras 3 on its torch backend", "pip install keras (and KERAS_B
 _LAYERS: dict[tuple[str, str, str], Any] = {}
 
 
-def _layer(name: str, p: Any, x: Any) -> Any:
-    """The keras layer ``name`` built with rate p in x's dtype, once per (p, dtype)."""
+def _layer(name: str, p: Any, x: Any, keyword: str = "rate") -> Any:
+    """The keras layer ``name`` built with ``keyword=p`` in x's dtype, once per (p, dtype)."""
     dtype = str(x.dtype).removeprefix("torch.") if isinstance(x, torch.Tensor) and x.is_floating_point() else None
     key = (name, f"{type(p).__name__}:{p!r}", str(dtype))
     layer = _LAYERS.get(key)
     if layer is None:
         if len(_LAYERS) > 64:
             _LAYERS.clear()
-        layer = getattr(keras().layers, name)(p, dtype=dtype)
+        layer = getattr(keras().layers, name)(**{keyword: p}, dtype=dtype)
         _LAYERS[key] = layer
     return layer
 
@@ -127,6 +133,21 @@ def random_dropout_seeded(x: torch.Tensor, p: float, seed: int = 0) -> torch.Ten
     """``keras.random.dropout(x, p, seed=seed)``: keras' own masking, a fresh seed from the suite per call."""
     return keras().random.dropout(x, p, seed=seed)  # type: ignore[no-any-return]
 
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, p: float) -> torch.Tensor:
+    """``layers.Attention(dropout=p)([q, v, k], training=True)``, heads folded into the batch
+    (keras' layer has none): ``(B, H, L, D)`` in, ``(B, H, L, D_v)`` out."""
+    batch, heads = q.shape[:2]
+    folded = [t.reshape(batch * heads, *t.shape[2:]) for t in (q, v, k)]
+    out = _layer("Attention", p, q, keyword="dropout")(folded, training=True)
+    return out.reshape(batch, heads, *out.shape[1:])  # type: ignore[no-any-return]
+
+
+# keras ops compute float64 as float32, by design ("Force to be 32-bit dtype when encountering 64-bit dtype.
+# This is to be aligned with JAX's default behavior.", keras/src/backend/common/dtypes.py): the
+# attention layer's matmuls return float32 for float64 inputs, so float64 is not declared.
+attention = declare(attention_target(_attend, name="keras_attention", dtypes=("float32", "float16", "bfloat16")),
+                    usable=_usable)
 
 for _adapter, _kind in ((dropout, "element"), (spatial_dropout1d, "channel1d"), (spatial_dropout2d, "channel2d"),
                         (spatial_dropout3d, "channel3d"), (alpha_dropout, "alpha"), (random_dropout, "element")):

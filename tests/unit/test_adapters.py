@@ -31,7 +31,7 @@ FUNCTIONS = {
     "torchvision:drop_block2d": "element",
     "keras:dropout": "element", "keras:spatial_dropout1d": "channel1d", "keras:spatial_dropout2d": "channel2d",
     "keras:spatial_dropout3d": "channel3d", "keras:alpha_dropout": "alpha", "keras:random_dropout": "element",
-    "keras:random_dropout_seeded": "element",
+    "keras:random_dropout_seeded": "element", "keras:attention": "attention",
 }
 CLASSES = {"timm:DropPath": "path", "torchvision:StochasticDepthRow": "path",
            "torchvision:StochasticDepthBatch": "path_batch"}
@@ -146,6 +146,14 @@ def test_keras_layers_keep_the_input_dtype_and_alpha_values() -> None:
     y = keras.alpha_dropout(torch.zeros(4096), 0.5)
     a = (0.5 * (1 + 0.5 * 1.7580993408473766**2)) ** -0.5
     assert torch.allclose(y.unique(), torch.tensor([-a * 1.7580993408473766 * 0.5, a * 1.7580993408473766 * 0.5]))
+
+
+def test_keras_attention_drops_attention_weights() -> None:
+    keras = _installed("keras")
+    x = torch.ones(4, 3, 16, 8)  # (B, H, L, S)
+    y = keras.attention(x, 0.5)
+    assert set(y.unique().tolist()) == {0.0, 2.0}
+    assert torch.equal(keras.attention(x, 0.5, training=False), x)
 
 
 def test_keras_random_dropout_seeded_follows_its_seed() -> None:
