@@ -53,8 +53,8 @@ from ..attention import attention_target
 from ..protocol import declare
 from ._lazy import usable
 
-__all__ = ["alpha_dropout", "attention", "dropout", "keras", "random_dropout", "random_dropout_seeded", "spatial_dropout1d",
-           "spatial_dropout2d", "spatial_dropout3d"]
+__all__ = ["alpha_dropout", "attention", "dropout", "keras", "random_dropout", "random_dropout_seeded",
+           "spatial_dropout1d", "spatial_dropout2d", "spatial_dropout3d"]
 
 
 def keras() -> ModuleType:
