@@ -27,8 +27,17 @@ test: $(INSTALLED)
 test-fast: $(INSTALLED)
 	$(BIN)/python -m pytest tests -m "not subprocess and not slow" -p no:cacheprovider -q $(ARGS)
 
+# The optional libraries whose dropouts dropout_verify.adapters verifies, then the adapters' tests that
+# need them (CI does not install them: README). --no-deps keeps pip from replacing torch: the
+# torchvision release built for $(TORCH), and timm without the hub packages timm.layers does not import.
+third-party: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet --no-deps "torchvision==0.28.0" "timm==1.0.31"
+	$(BIN)/python -m pip install --quiet "keras==3.15.1"
+	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	$(BIN)/python -m pytest tests/unit/test_adapters.py -q -p no:cacheprovider
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-.PHONY: check test test-fast lint
+.PHONY: check test test-fast lint third-party

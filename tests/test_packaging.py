@@ -91,11 +91,12 @@ def test_imports_the_installed_copy(crowded: tuple[Path, dict[str, str]], site: 
     # Every subpackage too: an editable install of this checkout would otherwise supply a module
     # that the wheel lacks.
     code = ("import dropout_verify, dropout_verify.stats, dropout_verify.kinds, dropout_verify.properties, "
-            "dropout_impl; print('\\n'.join(m.__file__ for m in (dropout_verify, dropout_verify.stats, "
-            "dropout_verify.kinds, dropout_verify.properties, dropout_impl)))")
+            "dropout_verify.adapters, dropout_impl; print('\\n'.join(m.__file__ for m in (dropout_verify, "
+            "dropout_verify.stats, dropout_verify.kinds, dropout_verify.properties, dropout_verify.adapters, "
+            "dropout_impl)))")
     found = subprocess.run([sys.executable, "-c", code], cwd=user, env=env, capture_output=True, text=True)
     files = found.stdout.split()
-    assert len(files) == 5 and all(f.startswith(str(site)) for f in files), found.stdout + found.stderr
+    assert len(files) == 6 and all(f.startswith(str(site)) for f in files), found.stdout + found.stderr
 
 
 def test_dropout_check_works_beside_a_properties_package(crowded: tuple[Path, dict[str, str]]) -> None:
