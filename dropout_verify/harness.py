@@ -27,11 +27,13 @@ import functools
 import hashlib
 import inspect
 import math
+import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import hypothesis
+import numpy
 import pytest
 import torch
 from hypothesis import HealthCheck, Phase, Verbosity
@@ -204,12 +206,25 @@ def check_result(run: Run, statement: Statement, target: Target, result: Decisio
 
 @contextlib.contextmanager
 def seeded(run: Run, seed: int) -> Iterator[None]:
-    """Seed torch (CPU and the run's device) inside fork_rng; restore the caller's RNG after."""
+    """Seed torch (CPU and the run's device) inside fork_rng; restore the caller's RNG after.
+
+    Python's ``random`` and NumPy's global generator are seeded from the example's seed too, and
+    restored after: an implementation that seeds itself from them (keras layers draw their
+    seed from ``random`` when built) then gets one seed per example, as it would get one per
+    program run. Left alone, every example would start from the one state Hypothesis gives
+    ``random``, and two examples would repeat each other's masks."""
     device = torch.device(run.device)
     devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices, device_type=device.type if device.type != "cpu" else "cuda"):
-        torch.manual_seed(seed % (2**63))
-        yield
+    python_state, numpy_state = random.getstate(), numpy.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=devices, device_type=device.type if device.type != "cpu" else "cuda"):
+            torch.manual_seed(seed % (2**63))
+            random.seed(seed)
+            numpy.random.seed(seed % (2**32))
+            yield
+    finally:
+        random.setstate(python_state)
+        numpy.random.set_state(numpy_state)
 
 
 def calls_for(samples: int, per_call: int) -> int:
