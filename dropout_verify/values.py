@@ -63,8 +63,10 @@ class SupportReport:
             f"dropped value={self.dropped:.9g}"
         )
         if self.identity:
-            text += ("; the output equals x everywhere, as in eval mode: did the implementation get its training "
-                     "flag? (a module whose forward takes `training` as an argument ignores .train())")
+            text += ("; the output equals x everywhere: nothing was dropped or rescaled, as in eval mode (did the "
+                     "implementation get its training flag? a module whose forward takes `training` as an argument "
+                     "ignores .train()), or as in a dropout that rescales by the fraction it kept (1 when it "
+                     "dropped nothing) instead of 1/(1-p)")
         return text
 
 
