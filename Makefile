@@ -4,7 +4,8 @@
 #   make test-fast  the contributors' quick loop: tests/ in-process only, no subprocess or slow tests (< 2 min)
 PYTHON ?= python3
 VENV ?= .venv
-# The CPU build of torch 2.13.0; pyproject.toml states the range the project supports.
+# The CPU build of torch 2.13.0; pyproject.toml states the range the project supports. The dev
+# extra brings Triton (no dependencies: torch stays as installed) for the Triton catalog's tests.
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed

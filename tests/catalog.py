@@ -26,18 +26,20 @@ def spec(name: str, module: str = "tests.mutants") -> str:
 
 
 def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL, seed: str = SEED,
-              only: dict[str, list[str]] | None = None) -> dict[str, dict[str, str]]:
+              only: dict[str, list[str]] | None = None,
+              environment: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Run the property suite on ``specs``; return {spec: {property: verdict}} from report.json.
 
     ``only``: the implementations that run only some properties ({spec: [property, ...]}, as
-    the mutants in CI run the property meant to catch them); the others run every property."""
+    the mutants in CI run the property meant to catch them); the others run every property.
+    ``environment``: variables the suite's process needs (``TRITON_INTERPRET=1``)."""
     command = [sys.executable, "-m", "pytest", str(ROOT / "properties"), "-q", "-p", "no:cacheprovider",
                "-p", "no:randomly", "--dropout-report", str(folder), "--dropout-level", level, "--dropout-seed", seed,
                *extra]
     for name in specs:
         command += ["--dropout-impl", name]
     # One torch thread: under pytest -n 2 the other worker has the other core.
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", **(environment or {}))
     if only:
         folder.mkdir(parents=True, exist_ok=True)
         selection = folder.parent / f"{folder.name}-only.json"

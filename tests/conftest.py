@@ -11,6 +11,11 @@ from filelock import FileLock
 
 from tests.helpers import dropout_check, read_report
 
+# Triton kernels in these tests run on CPU tensors under Triton's interpreter, which is chosen
+# when Triton decorates its own library kernels, as it is first imported: so before any test
+# module imports it (tests/triton_mutants.py, examples/triton_dropout.py).
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
 REFERENCE = "torch.nn.functional:dropout"
 
 
