@@ -48,7 +48,8 @@ the per-probe tests' at q_i -+ EPSILON.
 tails come from Chernoff's bound on the exact law (``chernoff.WeightedBinomialSums``), times
 the number of hypotheses; and the two-sided omnibus, the worst probe's exact two-sided binomial
 p-value times the number of probes, which finds a deviation of either sign that no hypothesis
-predicts. The closest hypothesis is named with its scale ("float16, ..., scale 1.02").
+predicts. The closest hypothesis (the likeliest at its predicted rates) is named with its scale
+and its own p-value.
 """
 
 from __future__ import annotations
@@ -116,12 +117,12 @@ class Grid:
 
     def _cells(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """t in cells of the local width; a value within 1e-9 cell of a grid point is on it
-        (k / 255 computed in floating point is not exactly k cells)."""
+        (k / 255 computed in floating point is k cells give or take 1e-11 or so, for k up to 65536)."""
         t = np.asarray(t, dtype=np.float64)
         width = self.spacing(t)
         cells = t / width
         whole = np.rint(cells)
-        return np.where(np.abs(cells - whole) <= 1e-9 * np.maximum(1.0, np.abs(whole)), whole, cells), width
+        return np.where(np.abs(cells - whole) <= 1e-9, whole, cells), width
 
     def down(self, t: np.ndarray) -> np.ndarray:
         cells, width = self._cells(t)
@@ -338,10 +339,14 @@ def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, al
         law = WeightedBinomialSums(w, trials, null_rates(keep, w))
         log_p = law.log_upper_tails(w @ kept)
         scale = (w @ (kept - trials * keep)) / ((w * d) @ trials)
-        best = int(np.argmin(log_p))
-        log_p_matched = min(0.0, math.log(len(tested)) + float(log_p[best]))
+        log_p_matched = min(0.0, math.log(len(tested)) + float(np.min(log_p)))
+        # The hypothesis named is the likeliest (binomial likelihood of the counts at its
+        # rates), not the smallest p-value: with a strong effect every p-value is astronomically
+        # small, and the smallest belongs to whichever law has the lightest tail.
+        best = int(np.argmax(_scipy.binom.logpmf(kept, trials, np.clip(keep + d, 0.0, 1.0)).sum(axis=1)))
         closest = (f"closest hypothesis: {tested[best].describe()} (scale {scale[best]:.3g}: 1 is exactly its "
-                   f"deviations, 0 none; p {format_p(float(log_p[best]))} before x{len(tested)})")
+                   f"deviations, 0 none; its p {format_p(float(log_p[best]))}); smallest p of the {len(tested)} "
+                   f"hypotheses {format_p(float(np.min(log_p)))} before x{len(tested)}")
         estimate, predicted = float(scale[best]), d[best]
     else:  # every probe sits on every grid: no hypothesis predicts a deviation
         log_p_matched, closest, estimate, predicted = 0.0, "no hypothesis predicts a deviation here", 0.0, 0 * keep
