@@ -74,14 +74,17 @@ __all__ = [
     "Mechanism",
     "ProbeGroup",
     "float_grid",
+    "grids",
     "hypotheses",
     "matched",
+    "null_rates",
     "probe_groups",
+    "probe_log_pvalues",
     "probe_points",
     "quantisation_test",
 ]
 
-EPSILON = 2.0**-24  # the null's half-width: a float32 p, or <= for <, moves a correct rate by up to this
+EPSILON = 2.0**-24  # the null's half-width (6e-8): a float32 p, or <= for <, moves a correct rate by this much
 CELLS_PER_EDGE = 1  # cells probed next to each edge, per grid (the first gives most of the information)
 PROBE_RESOLUTION = 2.0**-20  # probes are multiples of this: exact in float32 and on a 24-bit uniform's grid
 FIXED_STEPS = tuple(2.0**-k for k in range(3, 13))  # 1/8 ... 1/4096, tested at every level
@@ -342,8 +345,11 @@ def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, al
         log_p_matched = min(0.0, math.log(len(tested)) + float(np.min(log_p)))
         # The hypothesis named is the likeliest (binomial likelihood of the counts at its
         # rates), not the smallest p-value: with a strong effect every p-value is astronomically
-        # small, and the smallest belongs to whichever law has the lightest tail.
-        best = int(np.argmax(_scipy.binom.logpmf(kept, trials, np.clip(keep + d, 0.0, 1.0)).sum(axis=1)))
+        # small, and the smallest belongs to whichever law has the lightest tail. Mechanisms
+        # that predict nearly the same rates at these probes tie up to noise: the first listed
+        # (the simplest) within a likelihood ratio of e^2 of the likeliest is named.
+        likelihood = _scipy.binom.logpmf(kept, trials, np.clip(keep + d, 0.0, 1.0)).sum(axis=1)
+        best = int(np.argmax(likelihood >= np.max(likelihood) - 2.0))
         closest = (f"closest hypothesis: {tested[best].describe()} (scale {scale[best]:.3g}: 1 is exactly its "
                    f"deviations, 0 none; its p {format_p(float(log_p[best]))}); smallest p of the {len(tested)} "
                    f"hypotheses {format_p(float(np.min(log_p)))} before x{len(tested)}")
