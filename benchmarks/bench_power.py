@@ -11,13 +11,17 @@ decides. The detection rate at 1 x MDE is estimated from ``--replicates`` replic
 Clopper-Pearson interval; the curve at 0.5, 0.75 and 1.25 x MDE from ``--curve-replicates``.
 
 Simulated defects (what the suite plans each check against):
-  keep rate       rate q - delta at p = 0.5 and p = 0.9, batches of 32,768 decisions, through the
-                  sequential test exactly as the suite runs it (the SPRT's rule, vectorised over replicates)
+  keep rate       rate q - delta at p = 0.5, 0.9, 0.95 and 0.05 (delta: 0.002, or 1% of q and of 1-q where
+                  smaller), batches of 32,768 decisions, through the sequential test exactly as the suite
+                  runs it (the SPRT's rule, vectorised over replicates)
   homogeneity     one of 1000 positions kept at q + delta (p = 0.5)
   pairs           pairs correlated by rho: 256 strata (p = 0.5, 0.9), and one stratum of consecutive
                   calls (a whole-call drop-path, p = 0.1)
   dispersion      per-call counts Beta-Binomial with variance ratio r and 1/r (64 units, p = 0.5)
-  quantisation    keep rate on the level's grid (1/256 at standard) and on 1/255, each rounding mode
+  quantisation    for inputs of each dtype (float32, float16, bfloat16; float32 with --time): the keep rates of
+                  each planned group's weakest hypothesis (grid, mechanism, side; weakest by the planner's
+                  Chernoff bound on its miss) at the suite's probes and trials, and one probe alone a
+                  quarter cell off (the weakest sign and edge), every other probe at q
   alpha moments   outputs of N(0, 1) inputs with mean shifted by delta, or variance scaled by 1 +- delta
   value groups    one of 8 groups of units kept at q + delta
 """
@@ -39,10 +43,11 @@ sys.path.insert(0, str(ROOT))
 from dropout_verify import power as planner  # noqa: E402
 from dropout_verify import stats  # noqa: E402
 from dropout_verify.kinds.base import ALPHA_PRIME, alpha_scale  # noqa: E402
-from dropout_verify.levels import LEVELS, POWER, decision_count  # noqa: E402
+from dropout_verify.levels import LEVELS, POWER, QUANTISED_DTYPES, decision_count  # noqa: E402
+from dropout_verify.stats import quantisation as quantised  # noqa: E402
+from dropout_verify.stats.chernoff import WeightedBinomialSums  # noqa: E402
 from dropout_verify.stats.dispersion import dispersion_law  # noqa: E402
 from dropout_verify.stats.moments import AlphaLaw, _rate  # noqa: E402
-from dropout_verify.stats.quantisation import Hypothesis  # noqa: E402
 
 MULTIPLES = (0.5, 0.75, 1.0, 1.25)
 BUDGET = 1e-6
@@ -63,7 +68,8 @@ def interval(hits: int, total: int) -> tuple[float, float]:
 
 def keep_rate(level: str, multiple: float, replicates: int, rng: np.random.Generator, p: float) -> np.ndarray:
     """The truncated SPRT (stats.SequentialBinomialTest's rule), vectorised over replicates."""
-    alpha, delta, q = alpha_for(level), LEVELS[level].keep_rate_bias, 1 - p
+    alpha, q = alpha_for(level), 1 - p
+    delta = LEVELS[level].keep_rate_delta(q)
     n_max = planner.exact_rate_samples(q, delta, alpha / 2, 1 - (1 - POWER) / 2)
     template = stats.SequentialBinomialTest(q, delta, alpha, POWER, n_max)
     true = q - multiple * delta
@@ -151,16 +157,86 @@ def dispersion(level: str, multiple: float, replicates: int, rng: np.random.Gene
     return hits
 
 
-def quantisation(level: str, replicates: int, rng: np.random.Generator, hypothesis: Hypothesis) -> np.ndarray:
-    alpha, step = alpha_for(level), LEVELS[level].quantisation_step
-    probes = stats.probe_points(step)
-    trials = planner.quantisation_trials(probes, step, alpha, POWER)
-    rates = probes + hypothesis.deviations(probes)
-    hits = np.zeros(replicates, dtype=bool)
-    for index in range(replicates):
-        kept = rng.binomial(trials, rates)
-        hits[index] = stats.quantisation_test(probes, kept, np.full(probes.size, trials), alpha).rejected
-    return hits
+class QuantisationRule:
+    """The decision of ``stats.quantisation_test`` for many replicates at once: it rejects when a
+    matched statistic passes its Chernoff threshold at alpha / (2 H) (thresholds depend on the
+    design only, so they are computed once) or a probe's two-sided p-value is below alpha / (2 P).
+    ``check`` compares it with the suite's own function on a few replicates."""
+
+    def __init__(self, level: str, dtype: str, fine: bool) -> None:
+        self.alpha = alpha_for(level)
+        self.groups = tuple(quantised.probe_groups(LEVELS[level].quantisation_grids(dtype, fine)))
+        self.keep = quantised.probe_points(self.groups)
+        self.trials = np.array(planner.quantisation_trials(self.groups, self.alpha, POWER, fine), dtype=float)
+        self.candidates = quantised.hypotheses(fine)
+        tested, d = quantised.matched(self.keep, self.candidates)
+        self.w = d / (self.keep * (1 - self.keep))
+        law = WeightedBinomialSums(self.w, self.trials, quantised.null_rates(self.keep, self.w))
+        self.thresholds = law.upper_thresholds(math.log(self.alpha / (2 * len(tested))))
+        self.per_probe = math.log(self.alpha / (2 * self.keep.size))
+        self.checked = False
+
+    def rejects(self, kept: np.ndarray) -> np.ndarray:
+        matched = np.any(kept @ self.w.T >= self.thresholds, axis=1)
+        log_p = quantised.probe_log_pvalues(self.keep, kept, self.trials)
+        return np.asarray(matched | np.any(log_p < self.per_probe, axis=1))
+
+    def check(self, kept: np.ndarray) -> None:
+        for row in kept[:20]:
+            suite = stats.quantisation_test(self.keep, row, self.trials, self.alpha, self.candidates).rejected
+            assert suite == bool(self.rejects(row[None, :])[0]), "the vectorised rule differs from the suite's"
+
+    def power(self, rates: np.ndarray, replicates: int, rng: np.random.Generator) -> np.ndarray:
+        hits = np.zeros(replicates, dtype=bool)
+        for start in range(0, replicates, 2000):
+            kept = rng.binomial(self.trials.astype(np.int64), rates, (min(2000, replicates - start), self.keep.size))
+            kept = kept.astype(float)
+            if not self.checked:
+                self.check(kept)
+                self.checked = True
+            hits[start:start + kept.shape[0]] = self.rejects(kept)
+        return hits
+
+
+def quantisation_rows(level: str) -> list[tuple[str, object, bool]]:
+    """Rows of the power table for the quantisation decisions: per dtype and planned group, the
+    weakest planned hypothesis (by Chernoff's bound on its miss, the planner's own measure, over
+    every probe of the decision), and the omnibus against one probe a quarter cell off at an
+    edge, either sign (the weakest by the exact miss of that probe's test alone)."""
+    rows: list[tuple[str, object, bool]] = []
+    for dtype, fine in [(d, False) for d in QUANTISED_DTYPES] + [("float32", True)]:
+        rule = QuantisationRule(level, dtype, fine)
+        label = f"{dtype} inputs" + (", with --time" if fine else "")
+        for group in rule.groups:
+            planned, d = quantised.matched(rule.keep, quantised.hypotheses(fine, only=group.grids))
+            w = d / (rule.keep * (1 - rule.keep))
+            tested = len(quantised.matched(rule.keep, rule.candidates)[0])
+            null = WeightedBinomialSums(w, rule.trials, quantised.null_rates(rule.keep, w))
+            thresholds = null.upper_thresholds(math.log(rule.alpha / (2 * tested)))
+            rates = np.clip(rule.keep + d, 0.0, 1.0)
+            misses = WeightedBinomialSums(w, rule.trials, rates).log_lower_tails(thresholds)
+            weakest = int(np.argmax(misses))
+            rows.append((f"quantisation, {label}: {group.describe()}, weakest of {len(planned)} hypotheses "
+                         f"({planned[weakest].describe()}; miss bound {math.exp(misses[weakest]):.2g})",
+                         lambda m, r, g, rule=rule, rate=rates[weakest]: rule.power(rate, r, g), False))
+            shifted = []
+            for q in group.edge_probes():
+                index = int(np.flatnonzero(rule.keep == q)[0])
+                n = int(rule.trials[index])
+                for sign in (-1, 1):
+                    rate = rule.keep.copy()
+                    rate[index] = min(max(q + sign * group.cell / 4, 0.0), 1.0)
+                    k = np.arange(n + 1) if n < 10**6 else np.arange(int(n * min(q, rate[index]) * 0.5),
+                                                                        int(n * max(q, rate[index]) * 1.5 + 200))
+                    k = k[k <= n]
+                    log_p = quantised.probe_log_pvalues(np.full(k.size, q), k.astype(float), np.full(k.size, float(n)))
+                    miss = float(scipy_stats.binom.pmf(k[log_p >= rule.per_probe], n, rate[index]).sum())
+                    shifted.append((miss, q, sign, rate))
+            miss, q, sign, rate = max(shifted, key=lambda item: item[0])
+            rows.append((f"quantisation, {label}: {group.describe()}, one probe alone at q = {q:.6g} off by "
+                         f"{'+' if sign > 0 else '-'}h/4 (weakest of {len(shifted)}; exact miss of its test "
+                         f"{miss:.2g})", lambda m, r, g, rule=rule, rate=rate: rule.power(rate, r, g), False))
+    return rows
 
 
 def moments(level: str, multiple: float, replicates: int, rng: np.random.Generator, which: str) -> np.ndarray:
@@ -205,10 +281,11 @@ def value_groups(level: str, multiple: float, replicates: int, rng: np.random.Ge
 
 def checks(level: str) -> list[tuple[str, object, bool]]:
     """(name, simulate(multiple, replicates, rng), cheap: 100,000 replicates at 1 x MDE)."""
-    step = round(1 / LEVELS[level].quantisation_step)
     found: list[tuple[str, object, bool]] = [
         ("keep rate, p = 0.5 (sequential)", lambda m, r, g: keep_rate(level, m, r, g, 0.5), True),
-        ("keep rate, p = 0.9 (sequential)", lambda m, r, g: keep_rate(level, m, r, g, 0.9), True),
+        ("keep rate, p = 0.9 (sequential; 1% of q)", lambda m, r, g: keep_rate(level, m, r, g, 0.9), True),
+        ("keep rate, p = 0.95 (sequential; 1% of q)", lambda m, r, g: keep_rate(level, m, r, g, 0.95), True),
+        ("keep rate, p = 0.05 (sequential; 1% of 1-q)", lambda m, r, g: keep_rate(level, m, r, g, 0.05), True),
         ("keep rate by sign and size of x (8 groups)", lambda m, r, g: value_groups(level, m, r, g), True),
         ("homogeneity, one of 1000 positions", lambda m, r, g: homogeneity(level, m, r, g), False),
         ("pairs, 256 strata, p = 0.5", lambda m, r, g: pairs(level, m, r, g, 0.5, 256), False),
@@ -220,11 +297,6 @@ def checks(level: str) -> list[tuple[str, object, bool]]:
         ("alpha moments, variance x (1 + d)", lambda m, r, g: moments(level, m, r, g, "variance up"), False),
         ("alpha moments, variance x (1 - d)", lambda m, r, g: moments(level, m, r, g, "variance down"), False),
     ]
-    for grid, hstep in ((f"1/{step}", 1 / step), ("1/255", 1 / 255)):
-        for mode in ("nearest", "down", "up"):
-            hypothesis = Hypothesis(grid, hstep, mode)
-            found.append((f"quantised keep rate: {hypothesis.describe()}",
-                          lambda m, r, g, h=hypothesis: quantisation(level, r, g, h), False))
     return found
 
 
@@ -244,14 +316,17 @@ def main() -> None:
         print(f"\n### {level}: alpha per decision {alpha_for(level):.3g}\n")
         print("| check | 0.5 x MDE | 0.75 x MDE | 1 x MDE (95% interval, replicates) | 1.25 x MDE |")
         print("|---|---|---|---|---|")
-        for name, simulate, cheap in checks(level):
+        rows = checks(level)
+        if not (args.only and "quantisation" not in args.only) and not (args.skip and "quantisation" in args.skip):
+            rows += quantisation_rows(level)
+        for name, simulate, cheap in rows:
             if (args.only and args.only not in name) or (args.skip and args.skip in name):
                 continue
             started = time.perf_counter()
             cells = []
             curve = []
             for multiple in MULTIPLES:
-                if name.startswith("quantised") and multiple != 1.0:
+                if name.startswith("quantisation") and multiple != 1.0:
                     cells.append("")
                     continue
                 count = args.curve_replicates

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .levels import LEVELS, POWER, Effects, decision_count
+from .levels import LEVELS, POWER, QUANTISED_DTYPES, Effects, decision_count
 from .options import UsageError, ignored_environment, option, parse_value
 
 __all__ = ["DEFAULT_SPECS", "RunConfig", "from_values", "properties_dir", "specs_from", "suite_location"]
@@ -130,13 +130,19 @@ class RunConfig:
 
     def effect_lines(self) -> list[str]:
         e = self.effects
+        fine = self.level == "thorough" or self.time is not None
+        quantised = "; ".join(f"{dtype} inputs: {' and '.join(e.quantisation_grids(dtype, fine))}"
+                              for dtype in QUANTISED_DTYPES)
         return [
-            f"detects with power >= {POWER}: keep-rate bias {e.keep_rate_bias:g} over units (p in [0.05, 0.95]); "
+            f"detects with power >= {POWER}: keep-rate bias {e.keep_rate_bias:g} over units, or "
+            f"{e.keep_rate_relative * 100:g}% of q = 1-p and of p where that is smaller (p in [0.05, 0.95]); "
             f"one unit position (of up to 8192) off by {e.position_bias:g}; correlation {e.correlation:g} "
             f"(neighbouring units, rows, calls); per-call kept-unit count variance x{e.variance_ratio:g} or "
-            f"/{e.variance_ratio:g}; a keep probability on the 1/{round(1 / e.quantisation_step)} or 1/255 grid; "
-            f"a keep rate that depends on x's sign or size by {e.value_bias:g}; alpha kinds: output mean or "
-            f"variance off by {e.moment_bias:g}",
+            f"/{e.variance_ratio:g}; a keep rate that depends on x's sign or size by {e.value_bias:g}; alpha kinds: "
+            f"output mean or variance off by {e.moment_bias:g}",
+            f"detects with power >= {POWER}, quantised keep rates ({quantised}): each grid by any rounding of the "
+            "threshold or the uniform (down, to nearest or its mid-cells, < or <=, torch.rand's wrap, comparing "
+            "with p or 1-p), and a keep rate a quarter cell off, either way, next to p = 0 and 1",
         ]
 
     def header_lines(self, kinds: Mapping[str, str] | None = None, *, select: str | None = None) -> list[str]:

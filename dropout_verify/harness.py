@@ -286,7 +286,7 @@ def sample_units(
     registry = run.masks_for(target.spec)
     key = (kind.unit_shape(tuple(x.shape)), keep)
     done = 0
-    max_batch = max(1, min(4096, (1 << 22) // max(x.numel(), 1)))
+    max_batch = max(1, min(4096, (1 << 20) // max(x.numel(), 1)))
     with seeded(run, case.seed), torch.no_grad():
         batches = target.call_batches(x, case.p, calls, lambda y: _check_usable(target, x, y), max_batch=max_batch)
         for batch in fixed_chunks(batches, max_batch):

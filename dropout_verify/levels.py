@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHECKS", "LEVELS", "POWER", "Check", "Effects", "decision_count"]
+__all__ = ["CHECKS", "LEVELS", "POWER", "QUANTISED_DTYPES", "Check", "Effects", "decision_count"]
 
 POWER = 0.999
+QUANTISED_DTYPES = ("float32", "float16", "bfloat16")  # the quantisation probes decide once for each
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Effects:
     """The smallest effects a level detects with probability ``POWER``."""
 
     keep_rate_bias: float  # absolute |keep rate - (1-p)|, at any p in [0.05, 0.95]
+    keep_rate_relative: float  # ... or this fraction of q = 1-p, and of p, where that is smaller
     position_bias: float  # one position (of up to 8192: the plan counts the positions) off by this much
     correlation: float  # between neighbours, rows or consecutive calls
     variance_ratio: float  # per-call kept-count variance off from binomial by this factor
@@ -35,17 +37,34 @@ class Effects:
     contract_examples: int  # Hypothesis examples for each exact (non-statistical) property
     edge_samples: int  # decisions for each near-edge keep rate (p = 1e-6, 1e-3 and mirrors)
 
+    def keep_rate_delta(self, keep: float) -> float:
+        """The keep-rate bias planned at keep probability q: min(b, r q, r (1-q)) for the absolute
+        bias b and the relative r. A bias of r q is what moves E[y] by r x (C4 follows from C2 and C3
+        to that precision); r (1-q) is the same for the drop rate."""
+        return min(self.keep_rate_bias, self.keep_rate_relative * min(keep, 1.0 - keep))
+
+    def quantisation_grids(self, dtype: str, fine: bool) -> tuple[str, ...]:
+        """The grids the quantisation probes of ``dtype`` inputs are planned for: the level's grid,
+        the 8-bit 1/255 grid, a half dtype's own float format, and 1/65536 for float32 when
+        ``fine`` (thorough, --time: about 10^8 more decisions)."""
+        grids = [f"1/{round(1 / self.quantisation_step)}", "1/255"]
+        if dtype != "float32":
+            grids.append(dtype)
+        elif fine:
+            grids.append("1/65536")
+        return tuple(grids)
+
 
 LEVELS: dict[str, Effects] = {
-    "quick": Effects(keep_rate_bias=0.01, position_bias=0.3, correlation=0.1, variance_ratio=1.5,
-                     moment_bias=0.03, quantisation_step=1 / 64, value_bias=0.03, contract_examples=20,
-                     edge_samples=1 << 22),
-    "standard": Effects(keep_rate_bias=0.002, position_bias=0.1, correlation=0.03, variance_ratio=1.15,
-                        moment_bias=0.01, quantisation_step=1 / 256, value_bias=0.01, contract_examples=60,
-                        edge_samples=1 << 25),
-    "thorough": Effects(keep_rate_bias=0.0002, position_bias=0.03, correlation=0.01, variance_ratio=1.05,
-                        moment_bias=0.002, quantisation_step=1 / 1024, value_bias=0.003, contract_examples=200,
-                        edge_samples=1 << 26),
+    "quick": Effects(keep_rate_bias=0.01, keep_rate_relative=0.05, position_bias=0.3, correlation=0.1,
+                     variance_ratio=1.5, moment_bias=0.03, quantisation_step=1 / 64, value_bias=0.03,
+                     contract_examples=20, edge_samples=1 << 22),
+    "standard": Effects(keep_rate_bias=0.002, keep_rate_relative=0.01, position_bias=0.1, correlation=0.03,
+                        variance_ratio=1.15, moment_bias=0.01, quantisation_step=1 / 256, value_bias=0.01,
+                        contract_examples=60, edge_samples=1 << 25),
+    "thorough": Effects(keep_rate_bias=0.0002, keep_rate_relative=0.004, position_bias=0.03, correlation=0.01,
+                        variance_ratio=1.05, moment_bias=0.002, quantisation_step=1 / 1024, value_bias=0.003,
+                        contract_examples=200, edge_samples=1 << 26),
 }
 
 
@@ -79,7 +98,8 @@ CHECKS: dict[str, Check] = {
     # the quick level runs the first of them (every layout and dtype at least once in the run).
     "keep_rate": Check(1, _per_level(3, 8, 8), _per_level(5, 20, 20)),
     "edge_keep_rate": Check(1, _every_level(0), _every_level(4)),
-    "quantisation": Check(1, _every_level(0), _every_level(1)),
+    # One decision per probed dtype: float32, float16, bfloat16 (properties/test_keep_rate.py).
+    "quantisation": Check(1, _every_level(0), _every_level(3)),
     "value_dependence": Check(1, _per_level(1, 2, 3), _per_level(1, 2, 2)),
     "alpha_moments": Check(1, _per_level(2, 3, 4), _every_level(1)),
     "homogeneity": Check(1, _per_level(2, 4, 6), _per_level(2, 5, 5)),

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats as _scipy
+
+if TYPE_CHECKING:
+    from .stats.quantisation import ProbeGroup
 
 __all__ = [
     "dispersion_calls",
@@ -293,22 +297,83 @@ def _pair_calls(pairings: tuple[tuple[int, float], ...], correlation: float, alp
     return high
 
 
-def quantisation_trials(probes: np.ndarray, target_step: float, alpha: float, power: float) -> int:
-    """Decisions per probe so that a keep rate following the target grid or the 1/255 grid,
-    in any rounding mode, is found with probability ``power`` (``stats.quantisation``).
+@functools.lru_cache(maxsize=64)
+def quantisation_trials(groups: tuple[ProbeGroup, ...], alpha: float, power: float, fine: bool) -> tuple[int, ...]:
+    """Trials at each probe of ``stats.quantisation.probe_points(groups)`` so that the decision
+    at ``alpha`` finds every planned grid (each group's grids, every mechanism and side) with
+    probability ``power``, and its worst-probe omnibus finds a quarter-cell deviation of either
+    sign at the probes next to the edges.
 
-    Under hypothesis H the matched statistic has mean n A and variance n A, with
-    A = sum_i d_i^2 / (q_i (1-q_i)) over the probes; Chernoff's threshold is about
-    sqrt(2 n A log(H / alpha)) (H hypotheses, Bonferroni), so n = (sqrt(2 log(H/alpha)) + z_power)^2 / A
-    for the weakest target hypothesis, plus 10% for the bound's looseness. The power benchmark
-    measures what it achieves.
+    Each group is planned on its own probes alone (the other groups' probes only add
+    information), with one trial count n for all of them, the smallest that passes both:
+
+    * matched statistics: the decision rejects hypothesis H when W_H reaches the Chernoff
+      threshold t_H of its least favourable null at alpha / (2 H) (H hypotheses tested at the
+      decision's probes). Under H the counts are Binomial(n, q_i + d_i), and Chernoff's bound on
+      the lower tail of W_H under that law at t_H bounds the probability of a miss: n is the
+      smallest at which that bound is 1 - power or less for every planned hypothesis. A proved
+      bound on the miss, not a normal approximation (near the edges the counts are small and
+      skewed);
+    * the omnibus: at the probes a quarter cell from an edge (q = h/4 and 1 - h/4), a rate off
+      by h/4 either way (zero or doubled) is rejected by the exact per-probe test at
+      alpha / (2 P) (P probes) with probability ``power``, computed exactly.
+
+    Found by doubling and bisection to 1%; the power benchmark measures what the plan achieves.
     """
-    from .stats.quantisation import Hypothesis, hypotheses
+    from .stats.quantisation import hypotheses, matched, probe_points
 
-    count = len(hypotheses())
-    variance = probes * (1 - probes)
-    weakest = min(float(np.sum(Hypothesis(grid, step, mode).deviations(probes) ** 2 / variance))
-                  for grid, step in ((f"1/{round(1 / target_step)}", target_step), ("1/255", 1 / 255))
-                  for mode in ("nearest", "down", "up"))
-    z = math.sqrt(2 * math.log(count / alpha)) + z_upper(1 - power)
-    return math.ceil(1.1 * z * z / weakest)
+    everything = probe_points(groups)
+    tested, _ = matched(everything, hypotheses(fine))
+    log_matched = math.log(alpha / (2 * max(len(tested), 1)))
+    per_tail = alpha / (4 * everything.size)  # the omnibus rejects when P x 2 min(tails) < alpha / 2
+    trials = np.zeros(everything.size, dtype=np.int64)
+    for group in groups:
+        keep = group.keep_probabilities()
+        needed = _group_trials(group, fine, log_matched, per_tail, power)
+        members = np.isin(everything, keep)
+        trials[members] = np.maximum(trials[members], needed)
+    return tuple(int(n) for n in trials)
+
+
+def _group_trials(group: ProbeGroup, fine: bool, log_matched: float, per_tail: float, power: float) -> int:
+    """The trials per probe of one group (``quantisation_trials``)."""
+    from .stats.chernoff import WeightedBinomialSums
+    from .stats.quantisation import EPSILON, hypotheses, matched, null_rates
+
+    keep = group.keep_probabilities()
+    _, d = matched(keep, hypotheses(fine, only=group.grids))
+    w = d / (keep * (1 - keep))
+    null, alternative = null_rates(keep, w), np.clip(keep + d, 0.0, 1.0)
+
+    def finds_grids(n: int) -> bool:
+        counts = np.full(keep.size, float(n))
+        thresholds = WeightedBinomialSums(w, counts, null).upper_thresholds(log_matched)
+        misses = WeightedBinomialSums(w, counts, alternative).log_lower_tails(thresholds)
+        return bool(np.all(np.isfinite(thresholds)) and np.all(misses <= math.log(1 - power)))
+
+    def finds_either_sign(n: int) -> bool:
+        for q in group.edge_probes().tolist():  # a quarter cell from an edge
+            low = _scipy.binom.ppf(per_tail, n, max(q - EPSILON, 0.0))
+            while low >= 0 and _scipy.binom.cdf(low, n, max(q - EPSILON, 0.0)) >= per_tail:
+                low -= 1
+            high = _scipy.binom.isf(per_tail, n, min(q + EPSILON, 1.0)) + 1
+            while _scipy.binom.sf(high - 1, n, min(q + EPSILON, 1.0)) >= per_tail:
+                high += 1
+            for shifted in (q - group.cell / 4, q + group.cell / 4):
+                shifted = min(max(shifted, 0.0), 1.0)
+                found = (_scipy.binom.cdf(low, n, shifted) if low >= 0 else 0.0) + _scipy.binom.sf(high - 1, n, shifted)
+                if found < power:
+                    return False
+        return True
+
+    def sufficient(n: int) -> bool:
+        return finds_either_sign(n) and finds_grids(n)
+
+    high = 1024
+    while not sufficient(high):
+        high *= 2
+    low = high // 2
+    while high - low > max(1, high // 100):
+        middle = (low + high) // 2
+        low, high = (low, middle) if sufficient(middle) else (middle, high)
+    return high

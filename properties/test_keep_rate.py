@@ -1,11 +1,13 @@
 """C3 keep rate: over n independent unit decisions the kept count is Binomial(n, 1 - p).
 
-Three properties: the keep rate at drawn and designed examples (every dtype x layout cell);
-the keep rate at quantisation probes, which names the grid a rate follows; and, with
-``--time``, anytime-valid keep-rate tests that run until the deadline.
+Three properties: the keep rate at drawn and designed examples (every dtype x layout cell),
+planned for an absolute and a relative bias; the keep rate at quantisation probes in float32,
+float16 and bfloat16, which names the grid or rounding a rate follows; and, with ``--time``,
+anytime-valid keep-rate tests that run until the deadline.
 
 Bugs it catches: thresholds off by a little (``rand > p`` in bfloat16, 8-bit or 1/16
-quantised keep probabilities), keep and drop confused (``Bernoulli(p)`` as the keep mask),
+quantised keep probabilities, a uniform or p rounded to the input's half dtype), a rate off
+by a small fraction of q near p = 1 (or of p near p = 0), keep and drop confused (``Bernoulli(p)`` as the keep mask),
 clamped or skipped ``p``, a keep rate that is wrong only for some dtypes, layouts or kinds,
 a keep rate that does not match the scale (E[y] = x then fails: dropout_verify/docs/CONTRACT.md C4).
 """
@@ -18,12 +20,14 @@ import numpy as np
 import pytest
 import torch
 
+from dropout_verify.errors import NotSupported
 from dropout_verify.harness import Statement, calls_for, check_result, claims, sample_units, statistical
 from dropout_verify.kinds import Kind, ShapeRequest
-from dropout_verify.levels import POWER
+from dropout_verify.levels import POWER, QUANTISED_DTYPES
 from dropout_verify.power import exact_rate_samples, quantisation_trials
 from dropout_verify.run import Run
 from dropout_verify.stats import BetaBinomialEProcess, SequentialBinomialTest, probe_points, quantisation_test
+from dropout_verify.stats.quantisation import hypotheses, probe_groups
 from dropout_verify.strategies import CELLS, DESIGNED_P, Case, cases, designed_case, probabilities
 from dropout_verify.targets import Target
 
@@ -31,13 +35,21 @@ STATEMENT = Statement("C3", "keep rate", "kept units ~ Binomial(n, 1-p)")
 REQUEST = ShapeRequest(min_units=1 << 14, max_units=1 << 17, max_numel=1 << 17, max_unit_elements=4)
 
 
+# The drop probabilities of the twenty designed examples: the common five first (the quick level
+# runs those), then fifteen more spread over [0.05, 0.95]. The relative plan makes an example
+# near p = 0.05 or 0.95 cost about 16 times one at p = 0.5 (a bias of 1% of q = 0.05 is 5e-4),
+# so each extreme is designed once; generated examples reach them too.
+KEEP_RATE_P = (*DESIGNED_P, 0.7, 0.2, 0.9, 0.4, 0.6, 0.15, 0.85, 0.35, 0.65, 0.25, 0.75, 0.45, 0.55, 0.8, 0.5)
+
+
 def _examples(kind: Kind) -> list[Case]:
-    """Every dtype x layout cell (dropout_verify/docs/CONTRACT.md section 4), at five drop probabilities."""
+    """Every dtype x layout cell (dropout_verify/docs/CONTRACT.md section 4), at drop probabilities
+    from 0.05 to 0.95."""
     if kind.one_decision_per_call:  # one decision a call: one designed example, at a common drop-path rate
         return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.1, seed=1, rows=2,
                               unit_elements=3)]
     return [designed_case(kind, units=(1 << 14) + 1025 * (i % 3), dtype=dtype, layout=layout,
-                          p=DESIGNED_P[i % len(DESIGNED_P)], seed=100 + i, rows=(4, 65, 129)[i % 3], unit_elements=2)
+                          p=KEEP_RATE_P[i], seed=100 + i, rows=(4, 65, 129)[i % 3], unit_elements=2)
             for i, (dtype, layout) in enumerate(CELLS)]
 
 
@@ -49,10 +61,12 @@ def test_keep_rate(run: Run, target: Target, case: Case) -> None:
     A truncated two-sided SPRT (``stats.SequentialBinomialTest``) at the decision's alpha,
     stopping early on clear evidence either way; at most the n that the fixed-size exact
     binomial test at alpha / 2 needs (``power.exact_rate_samples``) to detect |keep rate - q|
-    >= the level's keep-rate bias at this p with power 0.999.
+    >= the level's keep-rate bias at this p with power 0.999: the absolute bias (0.002 at
+    standard), or the relative one (1% of q and of 1 - q) where that is smaller, so that near
+    p = 0.95 a rate 1% off q is found too (``levels.Effects.keep_rate_delta``).
     """
     q = target.keep_probability(case.p)
-    delta = run.effects.keep_rate_bias
+    delta = run.effects.keep_rate_delta(q)
     # The truncation test decides at alpha / 2 and may miss only half of 1 - power, early
     # acceptance the other half (stats.SequentialBinomialTest): plan its n for both.
     needed = exact_rate_samples(q, delta, run.alpha_decision / 2, 1 - (1 - POWER) / 2)
@@ -68,45 +82,70 @@ def test_keep_rate(run: Run, target: Target, case: Case) -> None:
                  expected=f"keep rate {q:.6g} (detects a bias of {delta:g} with power {POWER})")
 
 
-QUANTISED = Statement("C3", "keep rate", "no grid: the rate at half-cell probes is 1-p")
+QUANTISED = Statement("C3", "keep rate", "no grid, in any precision: the rate at probes next to p = 0 and 1 is 1-p")
 
 
 @claims(QUANTISED)
 def test_keep_probability_not_quantised(dropout_target: Target, dropout_run: Run) -> None:
-    """The keep rate at probes a quarter cell either side of half-cell points (of the level's
-    grid, 1/256 at standard, and of the 1/255 grid) is q, not a grid point: the matched
-    statistic of every (grid 1/8 ... 1/4096 or 1/255, rounding nearest, down or up) hypothesis
-    is tested (``stats.quantisation``), and the grid that fits is named. Planned to find the
-    level's grid, or 1/255, in any rounding mode, with power 0.999.
+    """For an input of each of float32, float16 and bfloat16, the keep rate at probes a quarter
+    cell into the first cells next to p = 0 and p = 1 (of the level's grid, 1/256 at standard,
+    of the 8-bit 1/255 grid, of the input's own float format, and of 1/65536 at thorough and
+    with --time) is q, not a rounded rate: the matched statistic of every hypothesis (a grid
+    1/8 ... 1/4096, 1/255, float16 or bfloat16; the threshold or the uniform rounded, or both,
+    down or to nearest, < or <=, torch.rand's wrap; the kernel comparing with p or with 1-p) is
+    tested, and the worst probe two-sided (``stats.quantisation``); the closest hypothesis is
+    named. Planned to find each planned grid by any of those mechanisms, and a quarter-cell
+    deviation of either sign at the probes next to an edge, with power 0.999. A dtype the
+    implementation does not support is said, in the notes, not checked.
     """
     run = dropout_run
     target = dropout_target
     if target.kind.one_decision_per_call:
         pytest.skip("n/a: one decision per call: the probes need about 10^7 decisions")
-    probes = probe_points(run.effects.quantisation_step)
-    trials = quantisation_trials(probes, run.effects.quantisation_step, run.alpha_decision, POWER)
+    fine = run.level == "thorough" or run.time is not None
+    unsupported = []
+    for index, dtype in enumerate(QUANTISED_DTYPES):
+        try:
+            # The probes' draws follow the run's seed (the design does not): another --seed, another sample.
+            _quantisation_decision(run, target, dtype, fine, seed=2000 + 64 * index + 1_000_003 * run.seed)
+        except NotSupported as error:
+            unsupported.append(dtype)
+            run.note(f"{target.spec}: {dtype} inputs not supported ({error}): their quantisation probes not checked")
+    if len(unsupported) == len(QUANTISED_DTYPES):
+        pytest.skip(f"not supported for any of {', '.join(QUANTISED_DTYPES)}")
+
+
+def _quantisation_decision(run: Run, target: Target, dtype: str, fine: bool, seed: int) -> None:
+    """The probes of one dtype, sampled and decided (one decision)."""
+    groups = tuple(probe_groups(run.effects.quantisation_grids(dtype, fine)))
+    probes = probe_points(groups)
+    trials = quantisation_trials(groups, run.alpha_decision, POWER, fine)
     kept = np.zeros(probes.size)
     used = np.zeros(probes.size)
-    shape = designed_case(target.kind, units=1 << 16, dtype="float32", layout="contiguous", p=0.5, seed=2000,
-                          rows=64, unit_elements=1)
+    # Values of magnitude 0.01 to 1: kept values x / (1-p) stay finite in float16 at the probe
+    # nearest p = 1 (1-p = 2^-13, a scale of 8192).
+    shape = designed_case(target.kind, units=1 << 14, dtype=dtype, layout="contiguous", p=0.5, seed=seed,
+                          rows=64, unit_elements=1, magnitude=0.1)
     x = shape.make_input(run.device)  # one input for every probe: only p and the seed change
+    case = shape
     for index, q in enumerate(probes):
-        case = Case(shape.shape, shape.dtype, shape.layout, float(1 - q), 2000 + index, kind=shape.kind)
+        case = Case(shape.shape, dtype, shape.layout, float(1 - q), seed + index, shape.magnitude, kind=shape.kind)
         totals = [0, 0]
 
         def count(_: int, keeps: torch.Tensor, totals: list[int] = totals) -> None:
             totals[0] += int(keeps.sum())
             totals[1] += keeps.numel()
 
-        sample_units(run, target, case, calls_for(trials, case.units), count, x=x)
+        sample_units(run, target, case, calls_for(trials[index], case.units), count, x=x)
         kept[index], used[index] = totals
     keep_rates = np.array([target.keep_probability(float(1 - q)) for q in probes])
-    result = quantisation_test(keep_rates, kept, used, run.alpha_decision)
+    result = quantisation_test(keep_rates, kept, used, run.alpha_decision, hypotheses(fine))
+    planned = ", ".join(group.describe() for group in groups)
     check_result(run, QUANTISED, target, result, case,
-                 expected=f"no grid (detects the 1/{round(1 / run.effects.quantisation_step)} and 1/255 grids, "
-                          f"any rounding, with power {POWER})",
-                 seen=f"keep rates off 1-p at the probes ({result.estimate:.3g} times the deviations of the "
-                      "closest grid hypothesis, named below)")
+                 expected=f"no grid in {dtype} (detects {planned} by any rounding, and a quarter-cell deviation "
+                          f"of either sign next to p = 0 or 1, with power {POWER})",
+                 seen=f"{dtype} keep rates off 1-p at the probes ({result.estimate:.3g} times the deviations of the "
+                      "closest hypothesis, named below, or the worst probe's)")
 
 
 TIMED = Statement("C3", "keep rate", "anytime-valid keep rate until the --time deadline")

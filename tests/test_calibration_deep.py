@@ -265,18 +265,107 @@ def test_quantisation_bound_holds_against_the_exact_law() -> None:
             _check_bound(law.log_upper_tail(float(value)), float(tail), f"quantisation at {value:.3g}")
 
 
+def _exact_weighted_law(weights: np.ndarray, trials: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every outcome (k1, k2) of two probes: the statistic w1 k1 + w2 k2, its probability, the counts."""
+    k1, k2 = np.meshgrid(np.arange(trials[0] + 1), np.arange(trials[1] + 1), indexing="ij")
+    k1, k2 = k1.reshape(-1), k2.reshape(-1)
+    probability = scipy_stats.binom.pmf(k1, trials[0], rates[0]) * scipy_stats.binom.pmf(k2, trials[1], rates[1])
+    return weights[0] * k1 + weights[1] * k2, probability, k1, k2
+
+
+@pytest.mark.parametrize("keep, trials, weights", [
+    ((0.004, 0.012), (1500, 1000), (-1.0, -0.33)),   # a quarter and three quarters of a cell from q = 0
+    ((0.99, 0.997), (1000, 1500), (-1.0, 3.0)),       # next to q = 1, weights of both signs
+    ((0.3, 0.7), (400, 300), (0.5, -1.2)),
+])
+def test_vectorised_quantisation_bounds_hold_deep_in_the_tail(keep: tuple[float, float], trials: tuple[int, int],
+                                                               weights: tuple[float, float]) -> None:
+    """``chernoff.WeightedBinomialSums`` (every hypothesis at once), against the exact law of two
+    probes enumerated: its upper and lower tail bounds are at least the exact tails wherever
+    those are between 1e-14 and 1e-6, and its threshold at alpha rejects with exact
+    probability at most alpha."""
+    q, n, w = np.array(keep), np.array(trials), np.array(weights)
+    values, probability, _, _ = _exact_weighted_law(w, n, q)
+    order = np.argsort(values)
+    values, masses = values[order], probability[order]
+    upper = np.cumsum(masses[::-1])[::-1]
+    lower = np.cumsum(masses)
+    deep_upper = (upper > 1e-14) & (upper < 1e-6)
+    deep_lower = (lower > 1e-14) & (lower < 1e-6)
+    assert deep_upper.any() and deep_lower.any()
+    for deep, exact, tails in ((deep_upper, upper, "log_upper_tails"), (deep_lower, lower, "log_lower_tails")):
+        picked = np.flatnonzero(deep)[:: max(1, int(deep.sum()) // 400)]  # up to 400 statistics
+        law = stats.chernoff.WeightedBinomialSums(np.tile(w, (picked.size, 1)), n, q)
+        bounds = getattr(law, tails)(values[picked])
+        assert np.all(bounds >= np.log(exact[picked]) - 1e-9), tails
+    threshold = float(stats.chernoff.WeightedBinomialSums(w, n, q).upper_thresholds(math.log(ALPHA))[0])
+    assert float(masses[values >= threshold - 1e-9].sum()) <= ALPHA
+
+
+@pytest.mark.parametrize("keep, trials", [((0.004, 0.012), (700, 500)), ((0.99, 0.997), (500, 700))])
+def test_matched_statistic_keeps_its_level_over_the_composite_null(keep: tuple[float, float],
+                                                                   trials: tuple[int, int]) -> None:
+    """A matched statistic's p-value (``stats.quantisation``: Chernoff at the least favourable
+    null q + EPSILON sign(w)) rejects at alpha with exact probability at most alpha at every
+    rate the null allows: q - EPSILON sign(w), q and q + EPSILON sign(w) (each k rises with its
+    rate, so the last is the largest). EPSILON is scaled up here (5e-4) so that the three
+    rates differ where two probes of hundreds of trials can tell them apart."""
+    q, n = np.array(keep), np.array(trials)
+    deviations = np.array([-0.003, 0.002]) * np.sign(0.5 - q)
+    w = deviations / (q * (1 - q))
+    epsilon = 5e-4
+    null = q + epsilon * np.sign(w)
+    law = stats.chernoff.WeightedBinomialSums(w, n, null)
+    values, _, k1, k2 = _exact_weighted_law(w, n, q)
+    # The p-value falls as the statistic rises: reject where it passes the first statistic rejected.
+    candidates = np.unique(values)
+    log_p = stats.chernoff.WeightedBinomialSums(np.tile(w, (candidates.size, 1)), n, null).log_upper_tails(candidates)
+    rejected = values >= candidates[np.argmax(log_p < math.log(ALPHA))]
+    assert np.all(np.diff(log_p) <= 1e-12) and (log_p < math.log(ALPHA)).any()
+    assert rejected.any()
+    for rates in (q - epsilon * np.sign(w), q, null):
+        exact = scipy_stats.binom.pmf(k1, n[0], rates[0]) * scipy_stats.binom.pmf(k2, n[1], rates[1])
+        assert float(exact[rejected].sum()) <= ALPHA, rates
+    assert law.mean[0] > stats.chernoff.WeightedBinomialSums(w, n, q).mean[0]
+
+
+@pytest.mark.parametrize("keep, trials", [(2.0**-13, 1_015_808), (1 - 2.0**-13, 1_015_808), (2.0**-18, 33_292_288),
+                                          (0.0029411316, 123_904)])
+def test_worst_probe_test_keeps_its_level_over_the_composite_null(keep: float, trials: int) -> None:
+    """The omnibus's per-probe test (``quantisation.probe_log_pvalues``, exact two-sided with the
+    tails at q -+ EPSILON) at the planned sizes of the float16, 1/65536 and 1/255 probes: its
+    rejection region at alpha has exact probability at most alpha at q - EPSILON, q and
+    q + EPSILON."""
+    sd = math.sqrt(trials * keep * (1 - keep))
+    k = np.arange(max(0, int(trials * keep - 40 * sd - 50)), min(trials, int(trials * keep + 40 * sd + 50)) + 1)
+    log_p = quantisation.probe_log_pvalues(np.full(k.size, keep), k.astype(float), np.full(k.size, float(trials)))
+    rejected = log_p < math.log(ALPHA)
+    assert rejected.any()
+    for rate in (keep - quantisation.EPSILON, keep, keep + quantisation.EPSILON):
+        inside = float(scipy_stats.binom.pmf(k[~rejected], trials, rate).sum())
+        assert 1 - inside <= ALPHA * (1 + 1e-6), rate
+
+
 def test_quantisation_names_the_closest_grid_and_the_mean_deviation() -> None:
-    """An 8-bit floor is named as the 1/255 grid at scale 1; a plain bias (2% fewer kept) is
-    rejected too, and its detail shows the mean deviation that tells it from a grid."""
-    keep = quantisation.probe_points(1 / 256)
-    trials = np.full(keep.size, 10**6)
-    floored = keep + quantisation.Hypothesis("1/255", 1 / 255, "down").deviations(keep)
-    grid = quantisation.quantisation_test(keep, np.round(trials * floored), trials, ALPHA)
-    assert grid.log_pvalue < math.log(ALPHA) and abs(grid.estimate - 1) < 0.02, grid.detail
-    assert "closest grid hypothesis: the 1/255 grid, rounded down (scale 1" in grid.detail, grid.detail
+    """An 8-bit floor of 1-p is named as such at scale 1, and torch's ``rand_like(x) > p`` for a
+    float16 x as a rounded uniform and p with torch.rand's wrap; a plain bias (2% fewer kept)
+    is rejected too, and its detail shows the mean deviation that tells it from a grid."""
+    every = quantisation.hypotheses()
+    groups = quantisation.probe_groups(("1/256", "1/255", "float16"))
+    keep = quantisation.probe_points(groups)
+    trials = np.full(keep.size, 10**7)
+
+    def named(grid: str, key: str, side: str) -> quantisation.Hypothesis:
+        return next(h for h in every if h.grid.name == grid and h.mechanism.key == key and h.side == side)
+
+    for hypothesis in (named("1/255", "t-down", "1-p"), named("float16", "both-nearest<=+wrap", "p")):
+        rates = hypothesis.keep_rates(keep)
+        result = quantisation.quantisation_test(keep, np.round(trials * rates), trials, ALPHA)
+        assert result.rejected and abs(result.estimate - 1) < 0.02, result.detail
+        assert f"closest hypothesis: {hypothesis.describe()} (scale 1" in result.detail, result.detail
     bias = quantisation.quantisation_test(keep, np.round(trials * keep * 0.98), trials, ALPHA)
-    assert bias.log_pvalue < math.log(ALPHA), bias.detail
-    assert f"mean rate - q {-0.02 * np.mean(keep):+.3g}" in bias.detail, bias.detail
+    assert bias.rejected, bias.detail
+    assert f"mean rate - q {np.mean(np.round(trials * keep * 0.98) / trials - keep):+.3g}" in bias.detail, bias.detail
 
 
 def test_dispersion_tells_a_wrong_mean_from_overdispersion() -> None:

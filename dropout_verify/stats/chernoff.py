@@ -25,7 +25,7 @@ import numpy as np
 from scipy import optimize as _optimize
 from scipy import special as _special
 
-__all__ = ["DiscreteSum", "WeightedBinomialSum"]
+__all__ = ["DiscreteSum", "WeightedBinomialSum", "WeightedBinomialSums"]
 
 
 class DiscreteSum:
@@ -245,3 +245,116 @@ class WeightedBinomialSum:
             return min(0.0, self.cumulants(high)[0] - high * total)
         s = float(_optimize.brentq(gap, 0.0, high, xtol=1e-300, rtol=1e-13, maxiter=500))
         return min(0.0, self.cumulants(s)[0] - s * total)
+
+
+class WeightedBinomialSums:
+    """Many sums at once: row h is W_h = sum_i w[h, i] k_i with independent k_i ~ Binomial(n_i, q[h, i]).
+
+    The rows share the trials n_i (one probe set) and may differ in weights and rates (a matched
+    statistic per hypothesis, each under its own least favourable null, or under an alternative
+    whose rates may be 0 or 1). Chernoff's bounds as in :class:`WeightedBinomialSum`, solved for
+    every row together: K_h(s) = sum_i n_i log(1 - q_hi + q_hi exp(s w_hi)) is convex in s, so
+    K_h' is increasing and one vectorised bracket-and-bisect (with Newton steps) finds each
+    row's root. Any s of the right sign gives a valid bound (Markov's inequality), so the
+    root's precision only affects how tight a bound is, never whether it holds.
+    """
+
+    MAX_EXPONENT = 1e4  # s |w| past this tilts every probe to its extreme: no use doubling further
+
+    def __init__(self, weights: np.ndarray, trials: np.ndarray, rates: np.ndarray) -> None:
+        self.w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        self.n = np.asarray(trials, dtype=np.float64).reshape(1, -1)
+        self.q = np.broadcast_to(np.asarray(rates, dtype=np.float64), self.w.shape)
+        with np.errstate(divide="ignore"):  # a rate of 0 or 1 (an alternative at an edge) is allowed
+            self.log_q, self.log_1q = np.log(self.q), np.log1p(-self.q)
+        self.mean = np.sum(self.n * self.q * self.w, axis=1)
+        self.variance = np.sum(self.n * self.q * (1 - self.q) * self.w**2, axis=1)
+        # The largest value W_h can take: each probe at its larger possible count (a rate of 0
+        # or 1 allows one count only), and the log probability of taking it.
+        high_count = np.where(self.w > 0, self.q > 0, self.q >= 1)
+        self.maximum = np.sum(self.n * self.w * high_count, axis=1)
+        self.log_maximum = np.sum(self.n * np.where(self.w == 0, 0.0, np.where(high_count, self.log_q, self.log_1q)),
+                                  axis=1)
+        self.largest_weight = np.maximum(np.max(np.abs(self.w), axis=1), 1e-300)
+
+    def cumulants(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(K_h(s_h), K_h'(s_h), K_h''(s_h)) for a vector s of one value per row."""
+        exponent = self.log_q + s[:, None] * self.w
+        log_terms = np.logaddexp(self.log_1q, exponent)
+        tilted = np.exp(exponent - log_terms)  # the kept probability of each probe, tilted by s
+        k0 = np.sum(self.n * log_terms, axis=1)
+        k1 = np.sum(self.n * self.w * tilted, axis=1)
+        k2 = np.sum(self.n * self.w**2 * tilted * (1 - tilted), axis=1)
+        return k0, k1, k2
+
+    def _root(self, function: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], start: np.ndarray,
+              rising: bool) -> np.ndarray:
+        """Each row's root in s >= 0 of a monotone ``function`` (value, slope), or the largest s
+        tried where none is found below s |w| = MAX_EXPONENT (a valid s all the same)."""
+        limit = self.MAX_EXPONENT / self.largest_weight
+        low, high = np.zeros_like(start), np.minimum(start, limit)
+        for _ in range(2000):  # double until the far end is past the root, or at the limit
+            past = (function(high)[0] >= 0) == rising
+            if np.all(past | (high >= limit)):
+                break
+            high = np.where(past, high, np.minimum(2 * high, limit))
+        s = 0.5 * (low + high)
+        for _ in range(200):
+            value, slope = function(s)
+            below = (value < 0) == rising  # the root is above s
+            low, high = np.where(below, s, low), np.where(below, high, s)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                newton = s - value / slope
+            inside = np.isfinite(newton) & (newton > low) & (newton < high)
+            s = np.where(inside, newton, 0.5 * (low + high))
+            if np.all((high - low <= 1e-13 * np.maximum(high, 1e-300)) | (np.abs(value) < 1e-12)):
+                break
+        return np.asarray(s)
+
+    def log_upper_tails(self, totals: np.ndarray) -> np.ndarray:
+        """Chernoff's bound on log P[W_h >= totals_h] for every row (0 at or below the mean).
+
+        A total at the maximum (within 1e-12 of it: W is summed in another order than the law's
+        own arithmetic) gets the maximum's exact probability; a total past it -inf.
+        """
+        totals = np.asarray(totals, dtype=np.float64)
+        result = np.zeros(totals.shape)
+        tolerance = 1e-12 * np.maximum(np.abs(self.maximum), 1.0)
+        past = totals > self.maximum + tolerance
+        at_edge = ~past & (totals >= self.maximum - tolerance)
+        result[past] = -np.inf
+        result[at_edge] = self.log_maximum[at_edge]
+        inner = (totals > self.mean) & ~past & ~at_edge
+        if inner.any():
+            sub = WeightedBinomialSums(self.w[inner], self.n.reshape(-1), self.q[inner])
+            target = totals[inner]
+            start = np.maximum((target - sub.mean) / np.maximum(sub.variance, 1e-300), 1e-300)
+
+            def gap(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                _, k1, k2 = sub.cumulants(s)
+                return k1 - target, k2
+
+            s = sub._root(gap, start, rising=True)
+            k0, _, _ = sub.cumulants(s)
+            result[inner] = np.minimum(0.0, np.maximum(k0 - s * target, sub.log_maximum))
+        return result
+
+    def log_lower_tails(self, totals: np.ndarray) -> np.ndarray:
+        """Chernoff's bound on log P[W_h <= totals_h] for every row: the upper tail of -W."""
+        mirrored = WeightedBinomialSums(-self.w, self.n.reshape(-1), self.q)
+        return mirrored.log_upper_tails(-np.asarray(totals, dtype=np.float64))
+
+    def upper_thresholds(self, log_level: float) -> np.ndarray:
+        """Each row's total t with Chernoff bound exp(log_level) on P[W_h >= t]: rejecting at
+        W_h >= t keeps the row's false-alarm probability at exp(log_level) or below. The
+        parametric form t = K'(s), bound K(s) - s K'(s) (falling in s > 0, slope -s K''(s));
+        a row whose maximum is likelier than the level gets inf (it can never reject)."""
+        start = np.sqrt(-2.0 * log_level / np.maximum(self.variance, 1e-300))
+
+        def bound(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            k0, k1, k2 = self.cumulants(s)
+            return k0 - s * k1 - log_level, -s * k2
+
+        s = self._root(bound, start, rising=False)
+        thresholds = self.cumulants(s)[1]
+        return np.where(self.log_maximum > log_level, np.inf, thresholds)
