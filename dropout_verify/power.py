@@ -5,7 +5,8 @@ level's minimum effect with probability at least ``power`` while its false-alarm
 probability stays at its share ``alpha`` of the run's budget. Each planner works from the
 decision's own rule: exact binomial tails for rates (``exact_rate_samples``), the Chernoff
 thresholds of the exact laws for dispersion, pairs and alpha moments, with the true variance
-of each statistic under the alternative. ``rate_samples`` is the normal-approximation start
+of each statistic under the alternative (for dispersion, the saddlepoint tail of the
+alternative's exact law). ``rate_samples`` is the normal-approximation start
 of the exact search. The power benchmark (benchmarks/bench_power.py) measures what each
 achieves by simulation.
 """
