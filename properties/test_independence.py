@@ -205,7 +205,7 @@ def _dispersion_examples(kind: Kind) -> list[Case]:
     large = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=80 + i,
                            rows=16 if units > 64 else 2)
              for i, ((dtype, layout), p, units) in enumerate(zip(cells[:5], DESIGNED_P, (1024, 31, 4096, 257, 100)))]
-    small = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=DESIGNED_P[(i + 3) % 5], seed=580 + i,
+    small = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=DESIGNED_P[(i + 3) % 5], seed=600 + i,
                            rows=4)
              for i, ((dtype, layout), units) in enumerate(zip(cells[5:], CELL_DISPERSION_UNITS * 3))]
     return large + small
@@ -245,7 +245,7 @@ def _period_examples(kind: Kind) -> list[Case]:
     large = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=90 + i, rows=4, unit_elements=2)
              for i, ((dtype, layout), p, units) in enumerate(zip(cells[:5], DESIGNED_P,
                                                                  (4 * 8 * 16 * 33, 4099, 1 << 15, 65537, 12345)))]
-    small = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=DESIGNED_P[(i + 4) % 5], seed=590 + i,
+    small = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=DESIGNED_P[(i + 4) % 5], seed=620 + i,
                            rows=4, unit_elements=2)
              for i, ((dtype, layout), units) in enumerate(zip(cells[5:], CELL_PERIOD_UNITS * 3))]
     return large + small

@@ -55,3 +55,11 @@ def test_every_kind_has_the_designs_its_levels_count(check: str) -> None:
             continue  # one design per check: the harness runs what the list holds
         assert len(designed) >= max(CHECKS[check].designed.values()), (check, kind.name)
         assert len({case.seed for case in designed}) == len(designed), (check, kind.name)
+
+
+def test_no_two_designs_share_a_seed() -> None:
+    """Two designs with one seed, shape and p would make the same masks: a repeat (C6) the
+    implementation did not make."""
+    for kind in KINDS.values():
+        seeds = [case.seed for examples in DESIGNS.values() for case in examples(kind)]
+        assert len(seeds) == len(set(seeds)), kind.name
