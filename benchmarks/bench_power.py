@@ -17,7 +17,10 @@ Simulated defects (what the suite plans each check against):
   homogeneity     one of 1000 positions kept at q + delta (p = 0.5)
   pairs           pairs correlated by rho: 256 strata (p = 0.5, 0.9), and one stratum of consecutive
                   calls (a whole-call drop-path, p = 0.1)
-  dispersion      per-call counts Beta-Binomial with variance ratio r and 1/r (64 units, p = 0.5)
+  dispersion      per-call counts Beta-Binomial with variance ratio r, and the count nearest m q in a
+                  share of the calls with ratio 1/r (power.dispersion_alternatives): 64 units at p = 0.5,
+                  the designed m = 31 at p = 0.05, and the worst of every designed (m, q) of every kind
+  --time          the anytime e-process after 1e9 decisions, rate q +- the bias it reports there
   quantisation    for inputs of each dtype (float32, float16, bfloat16; float32 with --time): the keep rates of
                   each planned group's weakest hypothesis (grid, mechanism, side; weakest by the planner's
                   Chernoff bound on its miss) at the suite's probes and trials, and one probe alone a
@@ -134,27 +137,63 @@ def pairs(level: str, multiple: float, replicates: int, rng: np.random.Generator
     return hits
 
 
-def dispersion(level: str, multiple: float, replicates: int, rng: np.random.Generator, side: int) -> np.ndarray:
-    alpha, q, size = alpha_for(level), 0.5, 64
+def dispersion(level: str, multiple: float, replicates: int, rng: np.random.Generator, side: str, size: int = 64,
+               q: float = 0.5) -> np.ndarray:
+    """The planner's own defects (``power.dispersion_alternatives``) at a variance ratio of
+    1 + multiple (r - 1): a Beta-Binomial count ("over"), or the count nearest m q in a share of
+    the calls ("under"), the rest binomial. The calls are iid, so the counts of a replicate are a
+    multinomial draw over 0..m: exact, and cheap enough for a million replicates."""
+    alpha = alpha_for(level)
     ratio = LEVELS[level].variance_ratio
     calls = planner.dispersion_calls(ratio, alpha, POWER, size, q)
-    r = 1 + multiple * (ratio - 1)
-    r = r if side > 0 else 1 / r
+    laws = planner.dispersion_alternatives(1 + multiple * (ratio - 1), size, q)
+    if side not in laws:  # the integers allow no count that under-dispersed at this m q
+        return np.zeros(0, dtype=bool)
     law = dispersion_law(calls, size, q)
     upper, lower = law.threshold(math.log(alpha / 2), upper=True), law.threshold(math.log(alpha / 2), upper=False)
-    hits = np.zeros(replicates, dtype=bool)
-    spread = size * q * (1 - q)
-    for index in range(replicates):
-        if r > 1:  # Beta-Binomial: variance m q (1-q) (1 + (m-1) icc)
-            icc = (r - 1) / (size - 1)
-            total = (1 - icc) / icc
-            counts = rng.binomial(size, rng.beta(q * total, (1 - q) * total, calls))
-        else:  # under-dispersed: a mixture of the binomial and its mean, variance scaled by r
-            exact = rng.random(calls) < 1 - r
-            counts = np.where(exact, round(size * q), rng.binomial(size, q, calls))
-        d = float(np.sum((counts - size * q) ** 2) / spread)
-        hits[index] = d > upper or d < lower
-    return hits
+    values = (np.arange(size + 1) - size * q) ** 2 / (size * q * (1 - q))
+    pmf = laws[side] / laws[side].sum()
+    hits = []
+    for start in range(0, replicates, 20_000):
+        d = rng.multinomial(calls, pmf, size=min(20_000, replicates - start)) @ values
+        hits.append((d > upper) | (d < lower))
+    return np.concatenate(hits)
+
+
+def designed_dispersion() -> list[tuple[int, float]]:
+    """Every (m, q) of the dispersion check's designed examples, over every kind."""
+    import importlib
+
+    from dropout_verify.kinds import KINDS
+
+    independence = importlib.import_module("properties.test_independence")
+    return sorted({(case.units, round(1 - case.p, 12)) for kind in KINDS.values()
+                   for case in independence._dispersion_examples(kind)})
+
+
+def dispersion_designed(level: str, multiple: float, replicates: int, rng: np.random.Generator,
+                        side: str) -> np.ndarray:
+    """The designed (m, q) with the lowest detection rate in a pilot of replicates / 10 each, then
+    measured afresh with ``replicates`` (the pilot's minimum would be biased low)."""
+    pilots = {design: dispersion(level, multiple, max(replicates // 10, 1000), rng, side, *design)
+              for design in designed_dispersion()}
+    worst = min((design for design, hits in pilots.items() if hits.size), key=lambda d: float(np.mean(pilots[d])))
+    print(f"<!-- worst designed (m, q) at {multiple} x MDE, {side}: {worst} -->", file=sys.stderr)
+    return dispersion(level, multiple, replicates, rng, side, *worst)
+
+
+def anytime(level: str, multiple: float, replicates: int, rng: np.random.Generator, p: float) -> np.ndarray:
+    """The --time e-process (stats.anytime, composite null) after 1e9 decisions (a minute of a
+    GPU), one look, at a keep rate off by ``multiple`` times the bias it reports there."""
+    alpha, q, n = alpha_for(level), 1 - p, 10**9
+    process = stats.BetaBinomialEProcess(q)
+    process.update(round(n * q), n)
+    bias = multiple * process.minimum_detectable_bias(alpha, POWER)
+    hits = []
+    for sign in (+1, -1):
+        kept = rng.binomial(n, q + sign * bias, replicates // 2)
+        hits.append(process.log_e_of_counts(kept, n) >= -math.log(alpha))
+    return np.concatenate(hits)
 
 
 class QuantisationRule:
@@ -291,8 +330,18 @@ def checks(level: str) -> list[tuple[str, object, bool]]:
         ("pairs, 256 strata, p = 0.5", lambda m, r, g: pairs(level, m, r, g, 0.5, 256), False),
         ("pairs, 256 strata, p = 0.9", lambda m, r, g: pairs(level, m, r, g, 0.9, 256), False),
         ("pairs, consecutive calls of one unit, p = 0.1", lambda m, r, g: pairs(level, m, r, g, 0.1, 1), False),
-        ("dispersion, variance x r", lambda m, r, g: dispersion(level, m, r, g, +1), False),
-        ("dispersion, variance / r", lambda m, r, g: dispersion(level, m, r, g, -1), False),
+        ("dispersion, variance x r (64 units, p = 0.5)", lambda m, r, g: dispersion(level, m, r, g, "over"), True),
+        ("dispersion, variance / r (64 units, p = 0.5)", lambda m, r, g: dispersion(level, m, r, g, "under"), True),
+        ("dispersion, variance x r, designed m = 31, p = 0.05",
+         lambda m, r, g: dispersion(level, m, r, g, "over", 31, 0.95), True),
+        ("dispersion, variance / r, designed m = 31, p = 0.05",
+         lambda m, r, g: dispersion(level, m, r, g, "under", 31, 0.95), True),
+        ("dispersion, variance x r, the worst designed (m, q) of every kind",
+         lambda m, r, g: dispersion_designed(level, m, r, g, "over"), True),
+        ("dispersion, variance / r, the worst designed (m, q) of every kind",
+         lambda m, r, g: dispersion_designed(level, m, r, g, "under"), True),
+        ("--time keep rate, p = 0.1, 1e9 decisions", lambda m, r, g: anytime(level, m, r, g, 0.1), True),
+        ("--time keep rate, p = 0.5, 1e9 decisions", lambda m, r, g: anytime(level, m, r, g, 0.5), True),
         ("alpha moments, mean shifted", lambda m, r, g: moments(level, m, r, g, "mean"), False),
         ("alpha moments, variance x (1 + d)", lambda m, r, g: moments(level, m, r, g, "variance up"), False),
         ("alpha moments, variance x (1 - d)", lambda m, r, g: moments(level, m, r, g, "variance down"), False),
@@ -333,6 +382,10 @@ def main() -> None:
                 if multiple == 1.0:
                     count = args.replicates if cheap else args.costly_replicates
                 hits = simulate(multiple, count, rng)  # type: ignore[operator]
+                if hits.size == 0:  # no such defect at this size (a count cannot be that under-dispersed)
+                    cells.append("none")
+                    continue
+                count = hits.size
                 rate = float(np.mean(hits))
                 curve.append((multiple, rate))
                 if multiple == 1.0:

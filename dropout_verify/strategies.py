@@ -24,11 +24,15 @@ from hypothesis import strategies as st
 from .kinds import KINDS, Kind, ShapeRequest
 
 __all__ = [
+    "CELLS",
+    "DESIGNED_P",
     "DTYPES",
     "EDGE_PROBABILITIES",
     "LAYOUTS",
     "Case",
     "cases",
+    "cells_from",
+    "covering_cells",
     "designed_case",
     "layout_fits",
     "probabilities",
@@ -176,9 +180,12 @@ def designed_case(kind: Kind, *, units: int, dtype: str, layout: str, p: float, 
     return Case(shape, dtype, layout, p, seed, magnitude, kind.name)
 
 
-# Designed coverage. Keep rate runs every (dtype, layout) cell; the other statistical checks
-# (homogeneity, pairs, dispersion, periodicity) run five cells each, every layout once, with
-# dtypes shifted by the check's index, so that together they cover all 20 cells again.
+# Designed coverage. Every statistical check (keep rate, homogeneity, pairs, dispersion,
+# periodicity) has a designed example in every (dtype, layout) cell. The four checks after the
+# keep rate list theirs from ``cells_from(shift)``, shift their index: the first five (each
+# layout once, dtypes shifted, so that the four checks' first fives together cover all twenty
+# cells) are the larger designs; the other fifteen are small, cheap ones. How many of each list
+# a level runs is levels.CHECKS' designed count.
 DESIGNED_P = (0.5, 0.05, 0.95, 0.3, 0.1)
 
 
@@ -187,5 +194,11 @@ def covering_cells(shift: int) -> list[tuple[str, str]]:
     return [(DTYPES[(index + shift) % len(DTYPES)], layout) for index, layout in enumerate(LAYOUTS)]
 
 
+def cells_from(shift: int) -> list[tuple[str, str]]:
+    """All twenty cells: ``covering_cells(shift)`` first, then the next shifts' fives in turn
+    (every five of them cover every layout and every dtype)."""
+    return [cell for step in range(len(DTYPES)) for cell in covering_cells(shift + step)]
+
+
 # All twenty cells, in an order whose first five cover every layout and every dtype.
-CELLS = tuple(cell for shift in range(len(DTYPES)) for cell in covering_cells(shift))
+CELLS = tuple(cells_from(0))

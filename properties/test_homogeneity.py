@@ -21,7 +21,7 @@ from dropout_verify.levels import POWER
 from dropout_verify.power import exact_rate_samples, homogeneity_calls
 from dropout_verify.run import Run
 from dropout_verify.stats import binomial_test, homogeneity_test
-from dropout_verify.strategies import DESIGNED_P, Case, cases, covering_cells, designed_case, probabilities
+from dropout_verify.strategies import DESIGNED_P, Case, cases, cells_from, designed_case, probabilities
 from dropout_verify.targets import Target
 
 STATEMENT = Statement("C5", "homogeneity", "every unit position kept at rate 1-p")
@@ -29,11 +29,22 @@ REQUEST = ShapeRequest(min_units=1, max_units=8192, max_numel=1 << 15, max_unit_
 POSITIONS = (1000, 4099, 273, 8192, 700)  # past 1024 and 4096 too, where tails and second passes go wrong
 
 
+# The fifteen other cells (strategies.cells_from): few positions, so few calls (tens of ms each).
+CELL_POSITIONS = (96, 131, 200, 64, 77)
+CELL_ROWS = (4, 3, 8, 4, 1)  # two rows or more where the cell is transposed
+
+
 def _examples(kind: Kind) -> list[Case]:
     if kind.one_decision_per_call:
         return []
-    return [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=50 + i, rows=(10, 1, 3, 64, 7)[i])
-            for i, ((dtype, layout), p, units) in enumerate(zip(covering_cells(0), DESIGNED_P, POSITIONS))]
+    cells = cells_from(0)
+    # Three rows for the transposed cell (one row was a 1-D input, which has no transposed layout).
+    large = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=50 + i, rows=(10, 3, 3, 64, 7)[i])
+             for i, ((dtype, layout), p, units) in enumerate(zip(cells[:5], DESIGNED_P, POSITIONS))]
+    small = [designed_case(kind, units=CELL_POSITIONS[i % 5], dtype=dtype, layout=layout, p=DESIGNED_P[(i + 1) % 5],
+                           seed=550 + i, rows=CELL_ROWS[i % 5])
+             for i, (dtype, layout) in enumerate(cells[5:])]
+    return large + small
 
 
 def _several_units(target: Target) -> str | None:

@@ -41,7 +41,7 @@ from dropout_verify.masks import HASHED_UNITS
 from dropout_verify.power import dispersion_calls, pair_calls
 from dropout_verify.run import Run
 from dropout_verify.stats import PairCounts, combine_pairings, dispersion_test, independence_test, periodicity_test
-from dropout_verify.strategies import DESIGNED_P, Case, cases, covering_cells, designed_case, probabilities
+from dropout_verify.strategies import DESIGNED_P, Case, cases, cells_from, designed_case, probabilities
 from dropout_verify.targets import Target
 
 PAIRS = Statement("C6", "independence", "neighbouring units, rows and consecutive calls independent")
@@ -127,12 +127,25 @@ def memory_positions(x: torch.Tensor) -> torch.Tensor:
     return index.permute(_memory_order(x)).reshape(-1)
 
 
+# The fifteen other cells of each check below (strategies.cells_from) get small designs, so that
+# every cell meets every check for tens of ms each. Pairs: about 4,600 units in 48 rows of 97
+# (every distance's pairing then has thousands of pairs a call, and the plan's minimum of 64 to
+# 90 calls suffices; a row of 65 has one pair at distance 64, and needs 13,000 calls).
+CELL_PAIR_ROWS, CELL_PAIR_WIDTH = 48, 97
+CELL_PAIR_P = (0.05, 0.95)  # one plan each (a pair plan costs 0.1 to 0.5 s), keep and drop rare in turn
+
+
 def _pair_examples(kind: Kind) -> list[Case]:
     if kind.one_decision_per_call:
         return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.1, seed=7, rows=2,
                               unit_elements=3)]
-    return [designed_case(kind, units=130 * 505, dtype=dtype, layout=layout, p=p, seed=70 + i, rows=130)
-            for i, ((dtype, layout), p) in enumerate(zip(covering_cells(1), DESIGNED_P))]
+    cells = cells_from(1)
+    large = [designed_case(kind, units=130 * 505, dtype=dtype, layout=layout, p=p, seed=70 + i, rows=130)
+             for i, ((dtype, layout), p) in enumerate(zip(cells[:5], DESIGNED_P))]
+    small = [designed_case(kind, units=CELL_PAIR_ROWS * CELL_PAIR_WIDTH, dtype=dtype, layout=layout,
+                           p=CELL_PAIR_P[i % 2], seed=570 + i, rows=CELL_PAIR_ROWS)
+             for i, (dtype, layout) in enumerate(cells[5:])]
+    return large + small
 
 
 @statistical("independence", PAIRS, cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=PAIR_REQUEST),
@@ -182,14 +195,25 @@ def _several_units(target: Target) -> str | None:
     return None
 
 
+CELL_DISPERSION_UNITS = (45, 64, 77, 96, 50)  # each dispersion example costs ~10,000 calls: small m, cheap calls
+
+
+def _dispersion_examples(kind: Kind) -> list[Case]:
+    if kind.one_decision_per_call:
+        return []
+    cells = cells_from(2)
+    large = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=80 + i,
+                           rows=16 if units > 64 else 2)
+             for i, ((dtype, layout), p, units) in enumerate(zip(cells[:5], DESIGNED_P, (1024, 31, 4096, 257, 100)))]
+    small = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=DESIGNED_P[(i + 3) % 5], seed=600 + i,
+                           rows=4)
+             for i, ((dtype, layout), units) in enumerate(zip(cells[5:], CELL_DISPERSION_UNITS * 3))]
+    return large + small
+
+
 @statistical("dispersion", DISPERSION,
              cases=lambda kind: cases(kind, p=probabilities(0.05, 0.95), request=DISPERSION_REQUEST),
-             examples=lambda kind: [] if kind.one_decision_per_call else [
-                 designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=80 + i,
-                               rows=16 if units > 64 else 2)
-                 for i, ((dtype, layout), p, units) in enumerate(zip(covering_cells(2), DESIGNED_P,
-                                                                     (1024, 31, 4096, 257, 100)))],
-             applies=_several_units)
+             examples=_dispersion_examples, applies=_several_units)
 def test_kept_count_dispersion(run: Run, target: Target, case: Case) -> None:
     """Var[kept units in a call] = m q (1-q): two-sided test on T calls (saddlepoint tails)."""
     q = target.keep_probability(case.p)
@@ -210,15 +234,21 @@ def test_kept_count_dispersion(run: Run, target: Target, case: Case) -> None:
 PERIOD_CALLS = 4  # masks of this many consecutive calls are scanned as one sequence
 PERIOD_LENGTH = 1 << 13  # decisions scanned when each call makes one
 PERIOD_REQUEST = ShapeRequest(min_units=1 << 12, max_units=1 << 16, max_numel=1 << 17, max_unit_elements=2)
+CELL_PERIOD_UNITS = (1028, 2049, 1500, 4100, 1333)  # four calls each: a few thousand decisions
 
 
 def _period_examples(kind: Kind) -> list[Case]:
     if kind.one_decision_per_call:
         return [designed_case(kind, units=1, dtype="float32", layout="contiguous", p=0.3, seed=9, rows=2,
                               unit_elements=2)]
-    return [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=90 + i, rows=4, unit_elements=2)
-            for i, ((dtype, layout), p, units) in enumerate(zip(covering_cells(3), DESIGNED_P,
-                                                                (4 * 8 * 16 * 33, 4099, 1 << 15, 65537, 12345)))]
+    cells = cells_from(3)
+    large = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=p, seed=90 + i, rows=4, unit_elements=2)
+             for i, ((dtype, layout), p, units) in enumerate(zip(cells[:5], DESIGNED_P,
+                                                                 (4 * 8 * 16 * 33, 4099, 1 << 15, 65537, 12345)))]
+    small = [designed_case(kind, units=units, dtype=dtype, layout=layout, p=DESIGNED_P[(i + 4) % 5], seed=620 + i,
+                           rows=4, unit_elements=2)
+             for i, ((dtype, layout), units) in enumerate(zip(cells[5:], CELL_PERIOD_UNITS * 3))]
+    return large + small
 
 
 @statistical("periodicity", PERIODIC,
@@ -255,7 +285,8 @@ def test_no_repeated_mask(dropout_target: Target, dropout_run: Run) -> None:
     sample_units(run, target, case, 256, lambda first, keeps: None)
     repeats = run.masks_for(target.spec).repeats
     run.record(Decision("exact repeats of a mask", float(len(repeats)), -math.inf if repeats else 0.0, 256,
-                   float(len(repeats)), 0.0, (0.0, 0.0), run.alpha_decision, "masks hashed by their kept units"))
+                        float(len(repeats)), 0.0, (-math.inf, math.inf), run.alpha_decision,
+                        "masks hashed by their kept units (an exact count: no interval)"))
     if repeats:
         raise violation(run, REPEATS, target, case=case, expected="every mask new (a repeat has probability <= e^-409)",
                         seen=f"{len(repeats)} repeats; " + "; ".join(repeats[:3]))

@@ -12,6 +12,7 @@ Run the suite against one of them yourself::
 
 from __future__ import annotations
 
+import functools
 import time
 
 import torch
@@ -941,5 +942,75 @@ def correct_float32_p(x, p=0.5, training=True):
     scale = 0.0 if p32 >= 1 else 1.0 / (1.0 - p32)
     work = torch.float64 if x.dtype == torch.float64 else torch.float32
     return (x.to(work) * scale).masked_fill(_drop_mask(x, p), 0).to(x.dtype)
+
+
+# --------------------------------------------------------------------------- at a level's minimum effect
+# Not in CATCHES (the catalogs run at quick, which is not planned to see effects this small):
+# tests/test_at_the_mde.py runs each on the property meant to catch it, at the standard level.
+
+
+def keep_probability_held_as_float32(x, p=0.5, training=True):
+    """A correct kernel that holds p as a float32 and computes its keep probability in float32,
+    q' = float32(1 - float32(p)) (at p = 0.1, q' - q = -2.4e-8), keeping when a float64 uniform
+    falls below q'; kept values scaled by 1 / (1 - float32(p)). C2 accepts it, and so must the
+    --time test, however many decisions it reaches (stats.anytime: a composite null)."""
+    p = _validate(x, p)
+    p32 = float(torch.tensor(p, dtype=torch.float32))
+    if not training or p == 0:
+        return x.clone()
+    keep32 = float(torch.tensor(1.0 - p32, dtype=torch.float32))
+    drop = torch.rand(x.shape, device=x.device, dtype=torch.float64) >= keep32
+    scale = 0.0 if p32 >= 1 else 1.0 / (1.0 - p32)
+    work = torch.float64 if x.dtype == torch.float64 else torch.float32
+    return (x.to(work) * scale).masked_fill(drop, 0).to(x.dtype)
+
+
+def keep_rate_off_by_0_03(x, p=0.5, training=True):
+    """Keeps at 1 - p - 0.03: above the bias a --time run detects after its first call of 2^18
+    decisions (0.023 at p = 0.1), so that a one-second run on a busy machine must catch it."""
+    return _reference(x, p, training, lambda t, p: torch.rand(t.shape, device=t.device, dtype=torch.float64) < p + 0.03)
+
+
+@functools.lru_cache(maxsize=64)
+def _count_cdf(units: int, p: float, side: str) -> torch.Tensor:
+    """The cumulative per-call kept-count law the dispersion plan assumes at the standard MDE
+    (power.dispersion_alternatives): variance about m q off by 1.15, either way."""
+    from dropout_verify.levels import LEVELS
+    from dropout_verify.power import dispersion_alternatives
+
+    return torch.from_numpy(dispersion_alternatives(LEVELS["standard"].variance_ratio, units, 1 - p)[side]).cumsum(0)
+
+
+def _path_with_count_law(x, p, training, side):
+    """Drop-path (one decision per sample) whose per-call kept count follows ``_count_cdf``, the
+    kept samples a uniformly random subset of that size."""
+    p = _validate(x, p)
+    if not training or p == 0:
+        return x.clone()
+    units = x.shape[0] if x.dim() else 1
+    shape = (units,) + (1,) * (x.dim() - 1) if x.dim() else ()
+    if p == 1 or units < 2:  # no count law to follow: a decision per sample
+        drop = (torch.rand(units) < p).reshape(shape)
+    else:
+        kept = min(int(torch.searchsorted(_count_cdf(units, p, side), torch.rand((), dtype=torch.float64))), units)
+        drop = (torch.randperm(units) >= kept).reshape(shape)
+    return _apply(x, drop.expand(x.shape).to(x.device), p)
+
+
+def drop_path_count_underdispersed(x, p=0.5, training=True):
+    """Drop-path that in some calls keeps exactly the count of samples nearest m q: the per-call
+    count's squared deviation from m q averages m q (1-q) / 1.15, the standard level's MDE, with
+    the fewest exact calls the integers allow ("exactly k kept" in a fraction of calls)."""
+    return _path_with_count_law(x, p, training, "under")
+
+
+def drop_path_count_overdispersed(x, p=0.5, training=True):
+    """Drop-path whose keep rate varies from call to call (a Beta-Binomial count): the per-call
+    count's variance is m q (1-q) x 1.15, the standard level's MDE."""
+    return _path_with_count_law(x, p, training, "over")
+
+
+drop_path_count_underdispersed.dropout_kind = "path"  # type: ignore[attr-defined]
+drop_path_count_overdispersed.dropout_kind = "path"  # type: ignore[attr-defined]
 
 MUTANTS = sorted(CATCHES)

@@ -435,12 +435,28 @@ def test_sequential_binomial_test_rejects_at_most_alpha_exactly(rate: float) -> 
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.5])
-def test_anytime_e_process_rejects_at_most_alpha_exactly(rate: float) -> None:
-    deep = 1e-6
-    process = stats.BetaBinomialEProcess(rate, concentration=rate * (1 - rate) / 1e-4)
+def test_anytime_e_process_rejects_at_most_alpha_over_its_composite_null(rate: float) -> None:
+    """E_n = min over |q' - q| <= t of M_n(q') (stats.anytime): the probability of ever rejecting
+    at the decision alpha, computed exactly over 60 looks, is at most alpha at every rate of the
+    null (both ends and inside). t = 0.01 here, so that 12,000 decisions tell the null's rates
+    apart. The test has teeth: the largest M_n over the null's ends is not an e-process (it
+    rejects at q itself), and the e-process of q alone rejects rates at the null's ends."""
+    tolerance = 0.01
+    process = stats.BetaBinomialEProcess(rate, concentration=rate * (1 - rate) / 0.03**2, tolerance=tolerance)
+    level = -math.log(ALPHA)
 
-    def decide(kept: np.ndarray, samples: int) -> np.ndarray:
-        log_e = np.array([process.log_e(float(k), samples) for k in kept])
-        return (log_e >= -math.log(deep)).astype(int)
+    def composite(kept: np.ndarray, samples: int) -> np.ndarray:
+        return (process.log_e_of_counts(kept, samples) >= level).astype(int)
 
-    assert _dp_rejection(rate, 200, 60, decide) <= deep
+    def largest_at_the_ends(kept: np.ndarray, samples: int) -> np.ndarray:
+        ends = np.maximum(process.log_e_of_counts(kept, samples, rate - tolerance),
+                          process.log_e_of_counts(kept, samples, rate + tolerance))
+        return (ends >= level).astype(int)
+
+    def simple(kept: np.ndarray, samples: int) -> np.ndarray:
+        return (process.log_e_of_counts(kept, samples, rate) >= level).astype(int)
+
+    for truth in (rate - tolerance, rate - tolerance / 2, rate, rate + tolerance):
+        assert _dp_rejection(truth, 200, 60, composite) <= ALPHA, truth
+    assert _dp_rejection(rate, 200, 60, largest_at_the_ends) > 100 * ALPHA
+    assert _dp_rejection(rate + tolerance, 200, 60, simple) > 100 * ALPHA

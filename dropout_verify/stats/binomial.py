@@ -11,6 +11,7 @@ import math
 from scipy import stats as _scipy
 
 from ..decision import LOG2, Decision
+from .anytime import confidence_sequence
 
 __all__ = ["SequentialBinomialTest", "binomial_test", "clopper_pearson", "two_sided_binomial_log_p"]
 
@@ -125,8 +126,11 @@ class SequentialBinomialTest:
             samples=self.samples,
             estimate=self.kept / max(self.samples, 1),
             expected=self.rate,
-            ci=clopper_pearson(self.kept, max(self.samples, 1), self.alpha),
+            # A Clopper-Pearson interval holds for a fixed n, not at a sequential stop: the
+            # mixture's confidence sequence holds at any stopping time.
+            ci=confidence_sequence(self.kept, self.samples, self.alpha, rate=self.rate),
             alpha=self.alpha,
+            interval="anytime-valid confidence sequence at 1 - alpha, valid where the sequential test stopped",
             detail=(f"stopped at the {self.stopped_by or 'end'} after {self.samples:,} of at most "
                     f"{self.max_samples:,} samples ({self.samples / self.max_samples:.2f} of the fixed-size test)"),
             evidence={"decisions": [float(n) for n, _ in self.history],

@@ -169,6 +169,7 @@ def alpha_moments_test(values: np.ndarray, keep: float, alpha: float) -> Decisio
         expected=0.0,
         ci=(mean1 - ci1[1], mean1 - ci1[0]),
         alpha=alpha,
+        interval="the estimate shifted by the range of means the test accepts",
         detail=(f"mean {mean1:.5g} (H0: 0; accepted range [{ci1[0]:.4g}, {ci1[1]:.4g}]); second moment "
                 f"{mean2:.5g} (H0: 1; accepted range [{ci2[0]:.4g}, {ci2[1]:.4g}]); Chernoff bounds on the exact law"),
     )

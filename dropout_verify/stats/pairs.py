@@ -171,6 +171,7 @@ def independence_test(counts: PairCounts, alpha: float, name: str) -> Decision:
         expected=0.0,
         ci=(max(-1.0, rho - half_width), min(1.0, rho + half_width)),  # a correlation lies in [-1, 1]
         alpha=alpha,
+        interval="the estimate +- the largest |rho| the test accepts (from the null's spread)",
         detail=(f"{int(total):,} informative pairs kept together, {expected:,.1f} expected given the margins "
                 f"of {int(w.sum()):,} strata of up to {BLOCK} pairs; {method}"),
     )
@@ -190,7 +191,7 @@ def combine_pairings(results: list[Decision], alpha: float, name: str) -> Decisi
                                   for r in others) if others else ""
     return Decision(
         name=name, statistic=worst.statistic, log_pvalue=log_p, samples=sum(r.samples for r in results),
-        estimate=worst.estimate, expected=0.0, ci=worst.ci, alpha=alpha,
+        estimate=worst.estimate, expected=0.0, ci=worst.ci, alpha=alpha, interval=worst.interval,
         detail=(f"most extreme of {count} pairings: {worst.name.removeprefix('independence of ')} "
                 f"(rho {worst.estimate:+.3g}, {worst.detail}){also}"),
         evidence={"pairing": [float(i) for i in range(count)], "correlation": [r.estimate for r in results],

@@ -91,6 +91,7 @@ def periodicity_test(sequence: torch.Tensor, rate: float, alpha: float, max_lag:
         expected=0.0,
         ci=(float(correlation[worst]) - half_width, float(correlation[worst]) + half_width),
         alpha=alpha,
+        interval="the estimate +- the largest correlation the test accepts at that lag (Freedman's bound)",
         detail=f"most extreme lag {worst + 1} of 1..{max_lag} over a sequence of {n:,} decisions "
                f"(Freedman's bound with the observed variation)",
         evidence={"lag": (shown + 1).double().tolist(), "correlation": correlation[shown].tolist(),
