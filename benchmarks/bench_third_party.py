@@ -5,10 +5,12 @@
 Runs ``dropout-check`` over every adapter of ``dropout_verify.adapters`` at once (each
 implementation in its own worker, one after another) with ``KERAS_BACKEND=torch`` and
 ``OMP_NUM_THREADS=1``, then prints one markdown row per implementation: its kind, verdict, the
-properties that failed (by contract point) and its seconds. The table of
-``dropout_verify/docs/THIRD_PARTY.md`` is this output; its classifications are the doc's, with the
+properties that failed (by contract point) and its seconds: the verdicts of the table in
+``dropout_verify/docs/THIRD_PARTY.md`` (this output, measured, is
+``benchmarks/results/third_party_standard.md``); the classifications are the doc's, with the
 evidence scripts in ``benchmarks/third_party/``. A library that is not installed makes its
-adapters usage errors: install them first (the doc says how).
+adapters usage errors: install them first (``make third-party``). About 35 minutes on the 2-core
+machine.
 """
 
 from __future__ import annotations
