@@ -177,8 +177,8 @@ def _hashes(words: np.ndarray, positions: np.ndarray, window: Window) -> tuple[n
     low, high = words[base], words[base + 1]
     rest = np.where(shift == 0, np.uint64(0), high << ((np.uint64(64) - shift) & np.uint64(63)))
     window_words = (low >> shift) | rest
-    first = _mix(np.sum(_mix(window_words ^ _keys(count, 1)), axis=1, dtype=np.uint64))
-    second = _mix(np.sum(_mix(window_words ^ _keys(count, 2)), axis=1, dtype=np.uint64))
+    first = _mix(np.asarray(np.sum(_mix(window_words ^ _keys(count, 1)), axis=1, dtype=np.uint64)))
+    second = _mix(np.asarray(np.sum(_mix(window_words ^ _keys(count, 2)), axis=1, dtype=np.uint64)))
     return first, second
 
 
@@ -320,7 +320,8 @@ class MaskRegistry:
 
     def _name(self, origin: int) -> str:
         found = self.origins[origin]
-        return f"seed {found.seed} ({found.test}, {found.example})"
+        shape = found.example.split(" dtype=")[0]
+        return f"seed {found.seed} ({found.test}, {shape})"
 
     @property
     def log_chance(self) -> float:

@@ -54,20 +54,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as _scipy
 
 from ..decision import Decision
-from .binomial import clopper_pearson
 
 __all__ = [
     "GAMMA_SHARE",
     "GRID_RATIO",
+    "Bounds",
     "LagCounter",
     "LagTally",
     "Series",
+    "combined_log_p",
     "grid_points",
     "lag_scan_test",
     "power_of_two_lags",
+    "rate_intervals",
     "scanned_lags",
+    "tally_bounds",
 ]
 
 GAMMA_SHARE = 1 / 64  # gamma = alpha x this: the Berger-Boos share of the rates' intervals
@@ -112,10 +116,16 @@ def power_of_two_lags(length: int) -> list[int]:
 
 def grid_points(pairs: float, rate_first: float, rate_second: float) -> tuple[float, int]:
     """(v_0, K): the variance grid of a tally of ``pairs`` pairs, fixed by its nominal rates."""
+    base, points = _grids(np.array([pairs], dtype=np.float64), np.array([rate_first]), np.array([rate_second]))
+    return float(base[0]), int(points[0])
+
+
+def _grids(pairs: np.ndarray, rate_first: np.ndarray, rate_second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     top = pairs / 4.0
     nominal = pairs * rate_first * (1 - rate_first) * rate_second * (1 - rate_second)
-    base = max(nominal / 4.0, 1e-300)
-    return base, max(1, math.ceil(math.log(max(top / base, 1.0)) / math.log(GRID_RATIO)) + 1)
+    base = np.maximum(nominal / 4.0, 1e-300)
+    points = np.maximum(1, np.ceil(np.log(np.maximum(top / base, 1.0)) / math.log(GRID_RATIO)) + 1)
+    return base, points
 
 
 def _spread_max(low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -127,7 +137,7 @@ def _spread_max(low: np.ndarray, high: np.ndarray) -> np.ndarray:
 
 def _side_max(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """max of max(q, 1-q) over [low, high] (at an end)."""
-    return np.maximum(np.maximum(low, 1 - low), np.maximum(high, 1 - high))
+    return np.asarray(np.maximum(np.maximum(low, 1 - low), np.maximum(high, 1 - high)))
 
 
 def _freedman_log(s: np.ndarray, v: np.ndarray, bound: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -138,30 +148,32 @@ def _freedman_log(s: np.ndarray, v: np.ndarray, bound: np.ndarray, points: np.nd
     return np.asarray(np.log(points) + np.where(s > 0, exponent, -s / np.sqrt(v)))
 
 
-def lag_scan_test(tallies: Sequence[LagTally], series: Sequence[Series], alpha: float, name: str) -> Decision:
-    """One decision over every tally and both tails (see the module docstring)."""
-    used = [t for t in tallies if t.pairs > 0]
-    decisions = sum(s.decisions for s in series)
-    if not used:
-        return Decision(name=name, statistic=0.0, log_pvalue=0.0, samples=decisions, estimate=0.0, expected=0.0,
-                        ci=(-1.0, 1.0), alpha=alpha, detail="no pairs to test")
-    gamma = alpha * GAMMA_SHARE
-    intervals = [clopper_pearson(s.kept, s.decisions, gamma / len(series)) if s.decisions else (0.0, 1.0)
-                 for s in series]
-    n = np.array([t.pairs for t in used], dtype=np.float64)
-    f = np.array([t.first for t in used], dtype=np.float64)
-    g = np.array([t.second for t in used], dtype=np.float64)
-    both = np.array([t.both for t in used], dtype=np.float64)
-    one, two = (np.array([t.series[i] for t in used]) for i in (0, 1))
-    low1, high1 = (np.array([intervals[i][k] for i in one]) for k in (0, 1))
-    low2, high2 = (np.array([intervals[i][k] for i in two]) for k in (0, 1))
+@dataclass(frozen=True)
+class Bounds:
+    """Per tally: the log of the supremum bound (not capped at 0: it orders the tallies), the
+    variance grid point, the increments' bound and the grid's size."""
+
+    log_bound: np.ndarray
+    variation: np.ndarray
+    increment: np.ndarray
+    points: np.ndarray
+
+
+def tally_bounds(counts: np.ndarray, intervals: np.ndarray, rates: np.ndarray, same: np.ndarray) -> Bounds:
+    """The supremum bounds of tallies, vectorised (the calibration tests call it over whole laws).
+
+    ``counts``: (tallies, 4) pairs, firsts kept, seconds kept, both kept; ``intervals``:
+    (tallies, 4) the firsts' and the seconds' rate intervals (low1, high1, low2, high2);
+    ``rates``: (tallies, 2) the nominal rates (the variance grid); ``same``: the firsts and the
+    seconds are one series (the rate's diagonal only)."""
+    n, f, g, both = (counts[:, i].astype(np.float64) for i in range(4))
+    low1, high1, low2, high2 = (intervals[:, i] for i in range(4))
 
     def statistic(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
-        return both - q2 * f - q1 * g + n * q1 * q2
+        return np.asarray(both - q2 * f - q1 * g + n * q1 * q2)
 
-    same = one == two
     # One series: S(q, q) = N11 - q (F + G) + n q^2 on [low, high], least at the vertex (clipped).
-    vertex = np.clip((f + g) / (2 * n), low1, high1)
+    vertex = np.clip((f + g) / (2 * np.maximum(n, 1)), low1, high1)
     diagonal_min = statistic(vertex, vertex)
     diagonal_max = np.maximum(statistic(low1, low1), statistic(high1, high1))
     # Two series: bilinear in (q1, q2), so its extremes over the box are at the corners.
@@ -172,23 +184,60 @@ def lag_scan_test(tallies: Sequence[LagTally], series: Sequence[Series], alpha: 
     h_max = np.maximum(f * (1 - low1) ** 2 + (n - f) * low1**2, f * (1 - high1) ** 2 + (n - f) * high1**2)
     v_max = _spread_max(low2, high2) * h_max
     b_max = _side_max(low1, high1) * _side_max(low2, high2)
-    base, points = (np.array(values, dtype=np.float64) for values in zip(
-        *[grid_points(t.pairs, series[t.series[0]].rate, series[t.series[1]].rate) for t in used]))
+    base, points = _grids(n, rates[:, 0], rates[:, 1])
     level = np.ceil(np.log(np.maximum(v_max / base, 1.0)) / math.log(GRID_RATIO) - 1e-12)
     v_grid = base * GRID_RATIO ** np.minimum(level, points - 1)
     upper = _freedman_log(least, v_grid, b_max, points)
     lower = _freedman_log(-most, v_grid, b_max, points)
-    per_tally = np.minimum(upper, lower)  # past 0 only to order the tallies: a bound of 1 or more is 1
+    return Bounds(np.minimum(upper, lower), v_grid, b_max, points)
+
+
+def rate_intervals(kept: np.ndarray, decisions: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Clopper-Pearson (1 - level) intervals of rates, vectorised."""
+    kept = np.asarray(kept, dtype=np.float64)
+    decisions = np.asarray(decisions, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        low = np.where(kept <= 0, 0.0, _scipy.beta.ppf(level / 2, np.maximum(kept, 1), decisions - kept + 1))
+        high = np.where(kept >= decisions, 1.0, _scipy.beta.isf(level / 2, kept + 1, np.maximum(decisions - kept, 1)))
+    return np.asarray(low), np.asarray(high)
+
+
+def combined_log_p(log_bound: np.ndarray, tests: int, alpha: float) -> np.ndarray:
+    """log of gamma + T x the smallest bound (capped at 1): the decision's p-value."""
+    return np.asarray(np.minimum(0.0, np.logaddexp(math.log(alpha * GAMMA_SHARE),
+                                                   math.log(tests) + np.minimum(0.0, log_bound))))
+
+
+def lag_scan_test(tallies: Sequence[LagTally], series: Sequence[Series], alpha: float, name: str) -> Decision:
+    """One decision over every tally and both tails (see the module docstring)."""
+    used = [t for t in tallies if t.pairs > 0]
+    decisions = sum(s.decisions for s in series)
+    if not used:
+        return Decision(name=name, statistic=0.0, log_pvalue=0.0, samples=decisions, estimate=0.0, expected=0.0,
+                        ci=(-1.0, 1.0), alpha=alpha, detail="no pairs to test")
+    gamma = alpha * GAMMA_SHARE
+    low, high = rate_intervals(np.array([s.kept for s in series]), np.array([s.decisions for s in series]),
+                               gamma / len(series))
+    one, two = (np.array([t.series[i] for t in used]) for i in (0, 1))
+    counts = np.array([(t.pairs, t.first, t.second, t.both) for t in used], dtype=np.int64)
+    bounds = tally_bounds(counts, np.stack([low[one], high[one], low[two], high[two]], axis=1),
+                          np.array([(series[i].rate, series[j].rate) for i, j in zip(one, two)]), one == two)
+    per_tally = bounds.log_bound
     tests = 2 * len(used)
     worst = int(np.argmin(per_tally))
-    log_p = min(0.0, float(np.logaddexp(math.log(gamma), math.log(tests) + min(0.0, per_tally[worst]))))
+    log_p = float(combined_log_p(per_tally[worst : worst + 1], tests, alpha)[0])
+    intervals = list(zip(low.tolist(), high.tolist()))
+    n, both, f, g = (counts[:, i].astype(np.float64) for i in (0, 3, 1, 2))
+
+    def statistic(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+        return np.asarray(both - q2 * f - q1 * g + n * q1 * q2)
 
     # The estimate shown: the correlation at the observed rates.
     rates = [s.kept / s.decisions if s.decisions else s.rate for s in series]
     r1, r2 = np.array([rates[i] for i in one]), np.array([rates[i] for i in two])
     scale = n * np.sqrt(np.maximum(r1 * (1 - r1) * r2 * (1 - r2), 1e-300))
     correlation = statistic(r1, r2) / scale
-    accepted = _accepted_half_width(v_grid, b_max, points, tests, alpha - gamma) / scale
+    accepted = _accepted_half_width(bounds.variation, bounds.increment, bounds.points, tests, alpha - gamma) / scale
     shown = np.unique(np.concatenate([np.linspace(0, len(used) - 1, min(len(used), EVIDENCE_POINTS)).astype(int),
                                       [worst]]))
     order = np.argsort(per_tally)
