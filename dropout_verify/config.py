@@ -133,6 +133,9 @@ class RunConfig:
             f"/{e.variance_ratio:g}; a keep probability on the 1/{round(1 / e.quantisation_step)} or 1/255 grid; "
             f"a keep rate that depends on x's sign or size by {e.value_bias:g}; alpha kinds: output mean or "
             f"variance off by {e.moment_bias:g}",
+            "scale tier: one call of 2^24 units (2^31 + 2^20 more at thorough): every block from 2^12 units to "
+            "half the call, lags at every power of two; every mask of the run cut in windows (reuse found at any "
+            "offset, call or shape); dropout sites of other shapes called in turn",
         ]
 
     def header_lines(self, kinds: Mapping[str, str] | None = None, *, select: str | None = None) -> list[str]:

@@ -146,9 +146,9 @@ class _SupportTable:
             ok |= (y32 >= np.take(self.dropped_low, code)) & (y32 <= np.take(self.dropped_high, code))
         outside = np.flatnonzero(~ok)
         if outside.size:  # the rule's rarer cases, on those elements alone
-            values = torch.from_numpy(self.every.numpy()[code[outside]])
+            values = self.every[torch.from_numpy(code[outside])]
             rule = SupportCheck(self.check.kind, values, self.check.keep)
-            still = rule.bad(torch.from_numpy(y32[outside]).to(values.dtype)).numpy()
+            still = rule.bad(y.detach().cpu().reshape(-1)[torch.from_numpy(outside)]).numpy()
             self.float32_p_only |= rule.float32_p_only
             ok[outside] = ~still
         return torch.from_numpy(~ok)
