@@ -27,6 +27,12 @@ Simulated defects (what the suite plans each check against):
                   quarter cell off (the weakest sign and edge), every other probe at q
   alpha moments   outputs of N(0, 1) inputs with mean shifted by delta, or variance scaled by 1 +- delta
   value groups    one of 8 groups of units kept at q + delta
+  lag scan        a flat sequence of 2^16 units a call, each unit copying the one L before it with
+                  probability rho (p = 0.5, 0.95): every lag 1..64 and power of two scanned; L the
+                  largest lag scanned (the plan's tally) or 3
+  dropout sites   two sites' aligned units sharing their uniform with a probability giving rho
+  scale blocks    the 2^24-unit call with one block of 2^20 (or 2^12) units off by the stated effect
+  windows         a stretch of w + t + 7 x 256 units of one mask copied into another at a random offset
 """
 
 from __future__ import annotations
@@ -315,6 +321,115 @@ def value_groups(level: str, multiple: float, replicates: int, rng: np.random.Ge
     return (log_p < math.log(alpha)).any(1)
 
 
+def copy_chain(rng: np.random.Generator, size: int, rate: float, rho: float, lag: int) -> np.ndarray:
+    """Keep decisions correlated by rho at ``lag``: each copies the decision ``lag`` before it with
+    probability rho, else draws afresh (chained; the mutants' and the planner's alternative)."""
+    fresh = rng.random(size) < rate
+    copy = rng.random(size) < rho
+    pad = (-size) % lag
+    index = np.arange(size + pad).reshape(-1, lag)
+    is_fresh = np.ones(size + pad, dtype=bool)
+    is_fresh[:size] = ~copy
+    is_fresh[:lag] = True
+    source = np.maximum.accumulate(np.where(is_fresh.reshape(-1, lag), index, 0), axis=0).reshape(-1)
+    return np.concatenate([fresh, np.zeros(pad, dtype=bool)])[source][:size]
+
+
+def lag_scan(level: str, multiple: float, replicates: int, rng: np.random.Generator, p: float,
+             lag: int | None = None) -> np.ndarray:
+    """The every-phase lag scan of one flat sequence of 2^16 units (every lag 1..64 and the powers
+    of two: the property's scan of one pairing), with the calls the planner gives for its worst
+    tally, and a correlation of the level's size at ``lag`` (default: the largest lag scanned,
+    the tally with the fewest pairs, which the plan is made for; the shorter lags have more)."""
+    from dropout_verify.stats.lags import LagCounter, Series, lag_scan_test, scanned_lags
+
+    alpha, rho, q, units = alpha_for(level), multiple * LEVELS[level].correlation, 1 - p, 1 << 16
+    lags = scanned_lags(units)
+    needed = planner.lag_scan_pairs(LEVELS[level].correlation, alpha, POWER, (q, q), 2 * len(lags))
+    fewest = min(units - lag for lag in lags)
+    calls = max(2, math.ceil(needed / fewest))
+    hits = np.zeros(replicates, dtype=bool)
+    for index in range(replicates):
+        counter = LagCounter([("flat", lambda keeps: keeps.reshape(keeps.shape[0], -1, 1), lags)])
+        counter.add(np.stack([copy_chain(rng, units, q, rho, lag or max(lags)) for _ in range(calls)]))
+        hits[index] = lag_scan_test(counter.tallies(), [Series(counter.kept, counter.decisions, q)], alpha,
+                                    "lags").rejected
+    return hits
+
+
+def sites(level: str, multiple: float, replicates: int, rng: np.random.Generator, rates: tuple[float, float]
+          ) -> np.ndarray:
+    """Two dropout sites' aligned units correlated by rho (the second site's uniform is the first's
+    with some probability), one of the property's four pairings at its planned pairs."""
+    from dropout_verify.stats.lags import LagTally, Series, lag_scan_test
+
+    alpha, rho = alpha_for(level), multiple * LEVELS[level].correlation
+    q1, q2 = rates
+    n = planner.lag_scan_pairs(LEVELS[level].correlation, alpha, POWER, rates, 8, 3)
+    low, high = min(q1, q2), max(q1, q2)
+    shared = rho / math.sqrt(low * (1 - high) / (high * (1 - low)))  # corr(1{u<q1}, 1{u<q2}) x P[shared]
+    hits = np.zeros(replicates, dtype=bool)
+    for index in range(replicates):
+        u = rng.random(n)
+        v = np.where(rng.random(n) < shared, u, rng.random(n))
+        a, b = u < q1, v < q2
+        tally = LagTally("sites", n, int(a.sum()), int(b.sum()), int((a & b).sum()), (0, 1))
+        hits[index] = lag_scan_test([tally], [Series(int(a.sum()), n, q1), Series(int(b.sum()), n, q2)], alpha,
+                                    "sites").rejected
+    return hits
+
+
+def scale_blocks(level: str, multiple: float, replicates: int, rng: np.random.Generator, block: int,
+                 p: float) -> np.ndarray:
+    """The scale tier's 2^24-unit call at p, one block of ``block`` units (the second, from unit
+    ``block``) kept at q - d, d the effect the property states (``stats.blocks.block_effect``); the
+    call simulated by its 2^12-unit block counts (sufficient for every block's count)."""
+    from dropout_verify.stats.blocks import SMALLEST_BLOCK, Blocks, block_effect, blocks_test
+
+    alpha, q, units = alpha_for(level), 1 - p, 1 << 24
+    base = 1 << SMALLEST_BLOCK
+    counts_of = units // base
+    tests = sum(units >> s for s in range(SMALLEST_BLOCK, 24)) + 1
+    effect = block_effect(units, block, q, alpha, POWER, tests)
+    rates = np.full(counts_of, q)
+    rates[block // base : 2 * block // base] = q - multiple * effect
+    hits = np.zeros(replicates, dtype=bool)
+    for index in range(replicates):
+        finest = rng.binomial(base, rates)
+        starts, sizes, kept = [], [], []
+        for scale in range(SMALLEST_BLOCK, 24):
+            size = 1 << scale
+            level_counts = finest.reshape(-1, size // base).sum(axis=1)
+            starts.append(np.arange(level_counts.size) * size)
+            sizes.append(np.full(level_counts.size, size))
+            kept.append(level_counts)
+        blocks = Blocks(np.concatenate(starts), np.concatenate(sizes), np.concatenate(kept))
+        hits[index] = blocks_test(blocks, units, int(finest.sum()), q, alpha).rejected
+    return hits
+
+
+def windows(replicates: int, rng: np.random.Generator, p: float) -> np.ndarray:
+    """A stretch of w + t + 7 x 256 units of one 2^16-unit mask reused at a random offset of
+    another (a shifted partial reuse): found by the run's windows (``masks.MaskRegistry``)."""
+    from dropout_verify.masks import ANCHOR_SPACING, MaskRegistry, Origin, window_for
+
+    q = 1 - p
+    window = window_for(q)
+    assert window is not None
+    length = window.units + window.run + 7 * ANCHOR_SPACING
+    hits = np.zeros(replicates, dtype=bool)
+    for index in range(replicates):
+        first = rng.random(1 << 16) < q
+        second = rng.random(1 << 16) < q
+        source, target = rng.integers(0, (1 << 16) - length, 2)
+        second[target : target + length] = first[source : source + length]
+        registry = MaskRegistry()
+        registry.add(q, Origin(1, "a", "a"), 0, first[None])
+        registry.add(q, Origin(2, "b", "b"), 0, second[None])
+        hits[index] = bool(registry.repeats)
+    return hits
+
+
 # ----------------------------------------------------------------------------- the run
 
 
@@ -346,6 +461,22 @@ def checks(level: str) -> list[tuple[str, object, bool]]:
         ("alpha moments, variance x (1 + d)", lambda m, r, g: moments(level, m, r, g, "variance up"), False),
         ("alpha moments, variance x (1 - d)", lambda m, r, g: moments(level, m, r, g, "variance down"), False),
     ]
+    found += [
+        ("lag scan, every phase: rho at the largest lag, p = 0.5", lambda m, r, g: lag_scan(level, m, r, g, 0.5),
+         False),
+        ("lag scan, every phase: rho at the largest lag, p = 0.95", lambda m, r, g: lag_scan(level, m, r, g, 0.95),
+         False),
+        ("lag scan, every phase: rho at lag 3, p = 0.5", lambda m, r, g: lag_scan(level, m, r, g, 0.5, 3), False),
+        ("dropout sites: rho at aligned units, p = 0.9 and 0.5", lambda m, r, g: sites(level, m, r, g, (0.1, 0.5)),
+         True),
+        ("dropout sites: rho at aligned units, p = 0.5 and 0.5", lambda m, r, g: sites(level, m, r, g, (0.5, 0.5)),
+         True),
+        ("scale blocks: a 2^20 block (a wave) off, p = 0.1", lambda m, r, g: scale_blocks(level, m, r, g, 1 << 20, 0.1),
+         False),
+        ("scale blocks: a 2^12 block off, p = 0.1", lambda m, r, g: scale_blocks(level, m, r, g, 1 << 12, 0.1), False),
+        ("windows: a reused stretch of w + t + 7 x 256 units, p = 0.5", lambda m, r, g: windows(r, g, 0.5), False),
+        ("windows: a reused stretch of w + t + 7 x 256 units, p = 0.05", lambda m, r, g: windows(r, g, 0.05), False),
+    ]
     return found
 
 
@@ -375,7 +506,7 @@ def main() -> None:
             cells = []
             curve = []
             for multiple in MULTIPLES:
-                if name.startswith("quantisation") and multiple != 1.0:
+                if (name.startswith("quantisation") or name.startswith("windows")) and multiple != 1.0:
                     cells.append("")
                     continue
                 count = args.curve_replicates

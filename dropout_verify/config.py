@@ -143,6 +143,9 @@ class RunConfig:
             f"detects with power >= {POWER}, quantised keep rates ({quantised}): each grid by any rounding of the "
             "threshold or the uniform (down, to nearest or its mid-cells, < or <=, torch.rand's wrap, comparing "
             "with p or 1-p), and a keep rate a quarter cell off, either way, next to p = 0 and 1",
+            "scale tier: one call of 2^24 units (2^31 + 2^20 more at thorough): every block from 2^12 units to "
+            "half the call, lags at every power of two; every mask of the run cut in windows (reuse found at any "
+            "offset, call or shape); dropout sites of other shapes called in turn",
         ]
 
     def header_lines(self, kinds: Mapping[str, str] | None = None, *, select: str | None = None) -> list[str]:

@@ -61,7 +61,7 @@ class CallGuard:
         before = state.snapshot()
         try:
             if self.slot is not None:
-                self.slot.enter()
+                self.slot.enter(limit_s)
                 try:
                     return call()
                 finally:

@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 from .errors import NotSupported
 from .kinds import Kind
 from .levels import CHECKS
-from .masks import HASHED_UNITS
+from .masks import Origin, memory_sequence
 from .run import Run
 from .stats import Decision
 from .strategies import Case
@@ -54,6 +54,7 @@ __all__ = [
     "PropertyViolation",
     "Statement",
     "calls_for",
+    "check_outputs",
     "check_result",
     "checked_output",
     "claims",
@@ -272,7 +273,7 @@ def sample_units(
     Returns the number of calls consumed.
 
     Every output is also checked against C2 (each element the kept or the dropped value), and
-    large masks are hashed to find exact repeats across the run (``Run.masks_for``), unless
+    every mask is cut in windows to find reuse anywhere in the run (``Run.masks_for``), unless
     ``checked`` is False: the --time mode checks one round in TIMED_CHECK_EVERY, since its rounds
     exist to count decisions fast (every other statistical property checks every call).
     """
@@ -282,9 +283,10 @@ def sample_units(
     kind = target.kind
     units = max(kind.unit_count(tuple(x.shape)), 1)
     support = SupportCheck(kind, x, keep) if checked and unjudged(kind, x.dtype, keep) is None else None
-    hashed = units >= HASHED_UNITS and 0.05 <= keep <= 0.95
     registry = run.masks_for(target.spec)
-    key = (kind.unit_shape(tuple(x.shape)), keep)
+    hashed = registry.window(keep, units) is not None
+    origin = Origin(case.seed, run.test.name, case.describe())
+    elementwise = kind.unit_dims(x.dim()) == x.dim()
     done = 0
     max_batch = max(1, min(4096, (1 << 20) // max(x.numel(), 1)))
     with seeded(run, case.seed), torch.no_grad():
@@ -296,7 +298,7 @@ def sample_units(
                 _check_shared(run, target, outputs, keep, x.dim(), done, case)
             keeps = kind.unit_keeps(outputs, keep, ndim=x.dim())
             if hashed and checked:
-                registry.add(key, case.seed, run.test.name, done, keeps)
+                registry.add(keep, origin, done, memory_sequence(keeps, x, elementwise).cpu().numpy())
             stop = consume(done, keeps)
             done += len(batch)
             if stop:
@@ -326,6 +328,14 @@ def fixed_chunks(batches: Iterable[list[T]], largest: int) -> Iterator[list[T]]:
             size = min(2 * size, largest)
     if pending:
         yield pending
+
+
+def check_outputs(run: Run, target: Target, support: SupportCheck, outputs: torch.Tensor, first: int,
+                  case: Case) -> None:
+    """C2 on a batch of outputs (calls, *x's shape) of one input, calls first, first + 1, ...:
+    what ``sample_units`` does for every call, for properties that call the target themselves."""
+    _check_values(run, target, support, outputs, first, case)
+    _check_shared(run, target, outputs, support.keep, support.x.dim(), first, case)
 
 
 def _check_values(run: Run, target: Target, support: SupportCheck, outputs: torch.Tensor, first: int,

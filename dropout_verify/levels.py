@@ -108,6 +108,14 @@ CHECKS: dict[str, Check] = {
     "independence": Check(1, _per_level(2, 4, 5), _per_level(2, 20, 20)),
     "periodicity": Check(1, _per_level(1, 3, 4), _per_level(2, 20, 20)),
     "repeated_masks": Check(1, _every_level(0), _every_level(1)),
+    # Every phase and lag (properties/test_lags.py): five designed cells at standard and thorough.
+    "lags": Check(1, _per_level(1, 2, 3), _per_level(2, 5, 5)),
+    # The scale tier (properties/test_scale.py): a call of 2^24 units at every level, and one above
+    # 2^31 elements at thorough; no generated examples.
+    "scale_blocks": Check(1, _every_level(0), _per_level(1, 1, 2)),
+    "scale_lags": Check(1, _every_level(0), _per_level(1, 1, 2)),
+    # Dropout sites of other shapes called in turn (properties/test_sites.py).
+    "sites": Check(1, _per_level(0, 1, 2), _per_level(1, 2, 2)),
     "distinct_seeds": Check(1, _every_level(0), _every_level(1)),
     "timed_keep_rate": Check(1, _every_level(0), _every_level(3)),
 }

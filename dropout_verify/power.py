@@ -32,6 +32,8 @@ __all__ = [
     "dispersion_variance",
     "exact_rate_samples",
     "homogeneity_calls",
+    "lag_scan_effect",
+    "lag_scan_pairs",
     "moments_samples",
     "pair_calls",
     "rate_samples",
@@ -451,4 +453,69 @@ def _group_trials(group: ProbeGroup, fine: bool, log_matched: float, per_tail: f
     while high - low > max(1, high // 100):
         middle = (low + high) // 2
         low, high = (low, middle) if sufficient(middle) else (middle, high)
+    return high
+
+
+@functools.lru_cache(maxsize=1024)
+def lag_scan_pairs(correlation: float, alpha: float, power: float, rates: tuple[float, float], tests: int,
+                   series: int = 1) -> int:
+    """Pairs one tally of ``stats.lags.lag_scan_test`` needs to find ``correlation`` with ``power``.
+
+    The alternative: each pair correlated by rho (a second copies its first with probability
+    rho, else draws afresh: the lag-L correlation of the power benchmark and of the mutants).
+    S then has mean rho s1 s2 n (s_i^2 = q_i (1-q_i)) and variance n s1^2 s2^2 (1 + (rho + 2 rho^2)
+    (kappa - 1)), kappa = sqrt(m4_1 m4_2) / (s1^2 s2^2), m4 = s^2 (1 - 3 s^2) the fourth central
+    moment of a decision (at q = 0.05 a copied pair's product has 18 times the variance of an
+    independent one). The decision takes S at its least over the rates' intervals (half-width
+    h_i = z s_i / sqrt(n) at gamma, the series counted as n decisions: the fewest possible), which
+    costs up to 2 h_2 |F - n q1| + 2 h_1 |G - n q2| + 4 n h_1 h_2 (each |F - n q| taken at z_power
+    standard deviations), and V and B at their largest over the intervals, V rounded up a grid
+    step. The tally must clear Freedman's threshold at alpha (1 - gamma share) / (K tests) by
+    z_power standard deviations; n is the least such, by doubling and bisection (to 1%).
+    """
+    from .stats.lags import GAMMA_SHARE, GRID_RATIO, grid_points
+
+    q1, q2 = rates
+    z_power = z_upper(1 - power)
+    z_gamma = z_upper(alpha * GAMMA_SHARE / (2 * series))
+    s1, s2 = q1 * (1 - q1), q2 * (1 - q2)
+    kappa = math.sqrt(s1 * (1 - 3 * s1) * s2 * (1 - 3 * s2)) / (s1 * s2)
+    inflation = 1 + (correlation + 2 * correlation**2) * max(kappa - 1, 0.0)
+
+    def detects(n: int) -> bool:
+        h1, h2 = z_gamma * math.sqrt(s1 / n), z_gamma * math.sqrt(s2 / n)
+        shift = correlation * math.sqrt(s1 * s2) * n
+        slack = 2 * h2 * z_power * math.sqrt(n * s1) + 2 * h1 * z_power * math.sqrt(n * s2) + 4 * n * h1 * h2
+        spread = math.sqrt(n * s1 * s2 * inflation)
+        v = GRID_RATIO * n * min(0.25, s2 + 2 * h2 * abs(1 - 2 * q2)) * (s1 + 4 * h1 * h1)
+        bound = min(1.0, max(q1, 1 - q1) + 2 * h1) * min(1.0, max(q2, 1 - q2) + 2 * h2)
+        _, points = grid_points(n, q1, q2)
+        log_level = math.log(points * tests / (alpha * (1 - GAMMA_SHARE)))
+        third = bound * log_level / 3
+        threshold = third + math.sqrt(third**2 + 2 * v * log_level)
+        return shift - slack - z_power * spread >= threshold
+
+    high = 1024
+    while not detects(high):
+        high *= 2
+    low = high // 2
+    while high - low > max(1, high // 100):
+        middle = (low + high) // 2
+        low, high = (low, middle) if detects(middle) else (middle, high)
+    return high
+
+
+def lag_scan_effect(pairs: int, alpha: float, power: float, rate: float, tests: int) -> float:
+    """The smallest correlation a tally of ``pairs`` pairs finds with ``power`` (``lag_scan_pairs``
+    inverted, by bisection on a grid of 1% steps)."""
+    low, high = 1e-4, 1.0
+    if lag_scan_pairs(high, alpha, power, (rate, rate), tests) > pairs:
+        return math.inf
+    while high / low > 1.01:
+        middle = math.sqrt(low * high)
+        rounded = float(f"{middle:.3g}")
+        if lag_scan_pairs(rounded, alpha, power, (rate, rate), tests) <= pairs:
+            high = rounded
+        else:
+            low = middle
     return high

@@ -11,6 +11,7 @@ findings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .config import RunConfig
 from .events import Channel
@@ -19,6 +20,9 @@ from .levels import Effects
 from .masks import MaskRegistry
 from .stats import Decision
 from .strategies import Case
+
+if TYPE_CHECKING:
+    from .scale import ScaleSample
 
 __all__ = ["Run", "TestContext"]
 
@@ -45,6 +49,7 @@ class Run:
     channel: Channel = field(default_factory=Channel)
     test: TestContext = field(default_factory=TestContext)
     masks: dict[str, MaskRegistry] = field(default_factory=dict)
+    scale: dict[tuple[str, Case], ScaleSample] = field(default_factory=dict)  # large calls, shared by properties
 
     # The settings a property reads most, by name.
     @property

@@ -230,14 +230,16 @@ class Target:
             keywords["generator"] = generator
         return keywords
 
-    def guarded(self, run: Callable[[], T], describe: Callable[[], str]) -> T:
-        """Run calls of the implementation under the guard; translate what they do wrong."""
+    def guarded(self, run: Callable[[], T], describe: Callable[[], str], limit_s: float | None = None) -> T:
+        """Run calls of the implementation under the guard; translate what they do wrong.
+        ``limit_s``: a longer time limit than the run's for this call (the scale tier's large calls)."""
         if self.hung:
             raise ImplementationFailure(f"{self.spec} hung earlier ({self.hung}); not called again", self._in_time())
+        limit = max(self.call_timeout, limit_s or 0.0)
         try:
-            return self.guard.call(run, describe, self.call_timeout)
+            return self.guard.call(run, describe, limit)
         except CallTimeout:
-            self.hung = f"a call {describe()} ran past {self.call_timeout:g} s"
+            self.hung = f"a call {describe()} ran past {limit:g} s"
             raise ImplementationFailure(f"{self.hung}: treated as hung", self._in_time()) from None
         except KeyboardInterrupt:
             self._raised_interrupt(describe, RETURNS)
@@ -285,6 +287,7 @@ class Target:
         training: bool | None = True,
         inplace: bool | None = None,
         generator: torch.Generator | None = None,
+        limit_s: float | None = None,
     ) -> torch.Tensor:
         """Call the implementation as dropout(x, p) and return its output tensor.
 
@@ -295,7 +298,7 @@ class Target:
         keywords = self._keywords(training, inplace, generator)
         argument = self.argument_for(p)
         describe = lambda: self.describe_call(x, argument, keywords)
-        result = self.guarded(lambda: self.raw_call(x, argument, **keywords), describe)
+        result = self.guarded(lambda: self.raw_call(x, argument, **keywords), describe, limit_s)
         return self._tensor(result, describe)
 
     def call_batches(self, x: torch.Tensor, p: float, calls: int, validate: Callable[[torch.Tensor], None],

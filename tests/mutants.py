@@ -831,6 +831,191 @@ def dense_drops_1_5_percent_too_few(x, p=0.5, training=True):
     return _reference(x, p, training, drop)
 
 
+
+# --------------------------------------------------------------------------- scale, every phase, reuse anywhere
+# (issue 17: the scale tier, the every-phase lag scan, window repeats and dropout sites)
+
+WAVE = 1 << 20  # one wave of a data-centre GPU, in elements (about)
+
+
+def _flat_drop(t, p, uniforms):
+    """Drop where the flat (logical order) uniforms are below p."""
+    return (uniforms < p).reshape(t.shape)
+
+
+@catches("test_scale_lags_uncorrelated")
+def grid_stride_offset_not_advanced(x, p=0.5, training=True):
+    """A grid-stride loop whose RNG offset is not advanced per pass: element i draws the random
+    number of element i mod 2^20 (one wave), so a call past one wave repeats its first wave.
+    Invisible below 2^20 elements: every other statistical call is smaller."""
+    def drop(t, p):
+        n = t.numel()
+        u = torch.rand(min(n, WAVE), device=t.device)
+        return _flat_drop(t, p, u.repeat(-(-n // WAVE))[:n])
+    return _reference(x, p, training, drop)
+
+
+@catches("test_scale_blocks_share_one_keep_rate")
+def second_wave_rate_off(x, p=0.5, training=True):
+    """Elements of the second wave (flat indices 2^20 to 2^21) are dropped at p + 0.01 (a threshold
+    recomputed wrongly for the grid's second pass): no other call is large enough to show it."""
+    def drop(t, p):
+        n = t.numel()
+        threshold = torch.full((n,), p, device=t.device)
+        threshold[WAVE : 2 * WAVE] = min(p + 0.01, 1.0)
+        return _flat_drop(t, p, torch.rand(n, device=t.device) - threshold + p)
+    return _reference(x, p, training, drop)
+
+
+@catches("test_lags_uncorrelated")
+def tile_rows_off_by_one(x, p=0.5, training=True):
+    """A kernel tiled 16 rows at a time whose tile offset is one row short: row 16k reuses the
+    random numbers of row 16k - 1 (rows: the input's last dimension is a row). Rows one apart are
+    correlated at one phase only (16k - 1, 16k), which the pair test's disjoint pairs (2i, 2i + 1)
+    never pair."""
+    def drop(t, p):
+        u = torch.rand(t.shape, device=t.device)
+        if t.dim() >= 2 and t.numel() > 0 and t.numel() // t.shape[-1] > 16:
+            rows = u.reshape(-1, t.shape[-1])
+            starts = torch.arange(16, rows.shape[0], 16, device=t.device)
+            rows[starts] = rows[starts - 1]
+            u = rows.reshape(t.shape)
+        return u < p
+    return _reference(x, p, training, drop)
+
+
+def _copy_chain(fresh: torch.Tensor, copy: torch.Tensor, lag: int) -> torch.Tensor:
+    """u[i] = u[i - lag] where copy[i], else fresh[i] (copies chained): per residue of i mod lag,
+    each position takes the last fresh position at or before it."""
+    n = fresh.numel()
+    pad = (-n) % lag
+    index = torch.arange(n + pad, device=fresh.device).reshape(-1, lag)
+    is_fresh = torch.ones(n + pad, dtype=torch.bool, device=fresh.device)
+    is_fresh[:n] = ~copy
+    is_fresh[:lag] = True
+    source = torch.where(is_fresh.reshape(-1, lag), index, torch.zeros_like(index)).cummax(dim=0).values
+    return torch.cat([fresh, fresh.new_zeros(pad)])[source.reshape(-1)][:n]
+
+
+@catches("test_lags_uncorrelated")
+def distance_three_correlated(x, p=0.5, training=True):
+    """Each element reuses the random number of the element three before it (memory order) with
+    probability 0.08: a correlation of 0.08 at distance 3, not a power of two, so the pair test's
+    distances 1, 2, 4, ... never see it."""
+    def drop(t, p):
+        n = t.numel()
+        u = _copy_chain(torch.rand(n, device=t.device), torch.rand(n, device=t.device) < 0.08, 3)
+        return _flat_drop(t, p, u)
+    return _reference(x, p, training, drop)
+
+
+_STREAMS: dict = {}
+
+
+def _stream_state(tag: str) -> dict:
+    """A counter-based kernel's state (its offset, its calls), started over when torch is reseeded
+    (seen as a generator state other than the one the last call left: each call moves torch's
+    generator on by one number, so that a reseed always shows)."""
+    state = torch.get_rng_state()
+    entry = _STREAMS.get(tag)
+    if entry is None or not torch.equal(entry["left"], state):
+        entry = _STREAMS[tag] = {"offset": 0, "calls": 0}
+    torch.rand(1)
+    entry["left"] = torch.get_rng_state()
+    entry["key"] = torch.initial_seed()
+    return entry
+
+
+def _counter_uniforms(key: int, start: int, n: int, device, modulus: int | None = None) -> torch.Tensor:
+    """A counter-based generator (as Philox): the uniform at stream position k is a hash of
+    (key, k), so a kernel's offset says which numbers it draws (positions taken modulo
+    ``modulus`` when given)."""
+    import numpy as np
+
+    k = np.arange(start, start + n, dtype=np.uint64)
+    if modulus is not None:
+        k = k % np.uint64(modulus)
+    k = k + np.uint64(key % (1 << 62)) * np.uint64(0x9E3779B97F4A7C15)
+    k = (k ^ (k >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    k = (k ^ (k >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    k = k ^ (k >> np.uint64(31))
+    return torch.from_numpy((k >> np.uint64(11)).astype(np.float64) / 2.0**53).to(device)
+
+
+@catches("test_no_repeated_mask")
+def offset_advanced_by_half(x, p=0.5, training=True):
+    """A counter-based kernel that advances its RNG offset by half the elements it drew (it counts
+    pairs of numbers but draws one per element): each call's first half repeats, shifted, the
+    previous call's second half. No whole mask repeats."""
+    def drop(t, p):
+        n = t.numel()
+        state = _stream_state("half")
+        start = state["offset"]
+        state["offset"] += max(n // 2, 1)
+        return _flat_drop(t, p, _counter_uniforms(state["key"], start, n, t.device))
+    return _reference(x, p, training, drop)
+
+
+@catches("test_no_repeated_mask")
+def offset_rewound_every_8_calls(x, p=0.5, training=True):
+    """Every 8th call starts its stream 3000 numbers before the end of the previous call's (an RNG
+    offset restored from a checkpoint taken too early): that call's first 3000 units repeat,
+    shifted, the last 3000 of the call before. Too few to move any rate or correlation; no whole
+    mask repeats."""
+    def drop(t, p):
+        n = t.numel()
+        state = _stream_state("rewind")
+        start = state["offset"] - min(3000, state["offset"]) if state["calls"] % 8 == 7 else state["offset"]
+        state["offset"], state["calls"] = start + n, state["calls"] + 1
+        return _flat_drop(t, p, _counter_uniforms(state["key"], start, n, t.device))
+    return _reference(x, p, training, drop)
+
+
+_SITES: dict = {}
+
+
+@catches("test_dropout_sites_independent")
+def sites_share_offset(x, p=0.5, training=True):
+    """The RNG offset is advanced only by the first dropout site (shape) after a seed: a call of
+    another shape draws from where that site's last call started, so two dropout layers of a
+    model share their random numbers at every flat index (identical masks where their p agree)."""
+    def drop(t, p):
+        state = torch.get_rng_state()
+        if _SITES.get("left") is None or not torch.equal(_SITES["left"], state):
+            _SITES["first"] = tuple(t.shape)  # reseeded (or first call): this shape is the first site
+        if tuple(t.shape) == _SITES["first"]:
+            _SITES["start"] = state
+            u = torch.rand(t.shape, device=t.device)
+        else:
+            torch.set_rng_state(_SITES["start"])
+            u = torch.rand(t.numel(), device=t.device).reshape(t.shape)
+            torch.set_rng_state(state)  # the offset is not advanced by this site
+        _SITES["left"] = torch.get_rng_state()
+        return u < p
+    return _reference(x, p, training, drop)
+
+
+# Mutants that only the thorough level's call above 2^31 elements shows (about 17 GiB of memory,
+# minutes on a CPU): not in the CI catalogs; checked by hand (dropout_verify/docs/VALIDATION.md).
+THOROUGH_CATCHES: dict[str, str] = {}
+
+
+def index_wraps_at_2_31(x, p=0.5, training=True):
+    """Indices held in int32: element i past 2^31 draws the random number of element i - 2^31, so
+    a call above 2^31 elements repeats its first 2^20 or so draws."""
+    def drop(t, p):
+        n = t.numel()
+        if n <= 1 << 31:
+            return torch.rand(t.shape, device=t.device) < p
+        u = torch.rand(n, device=t.device)
+        u[1 << 31:] = u[: n - (1 << 31)]
+        return _flat_drop(t, p, u)
+    return _reference(x, p, training, drop)
+
+
+THOROUGH_CATCHES["index_wraps_at_2_31"] = "test_no_repeated_mask"
+
+
 # --------------------------------------------------------------------------- correct variants
 
 CORRECT: list[str] = []

@@ -42,6 +42,10 @@ CHECK_OF_PROPERTY = {
     "test_no_repeated_mask": "repeated_masks",
     "test_different_seeds_different_masks": "distinct_seeds",
     "test_keep_rate_until_deadline": "timed_keep_rate",
+    "test_lags_uncorrelated": "lags",
+    "test_scale_blocks_share_one_keep_rate": "scale_blocks",
+    "test_scale_lags_uncorrelated": "scale_lags",
+    "test_dropout_sites_independent": "sites",
 }
 TIMED = "test_keep_rate_until_deadline"
 
