@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU verification of issue 10, as one prepared script for a machine with a CUDA GPU.
+# The GPU verification, as one prepared script for a machine with a CUDA GPU.
 #
 #   bash benchmarks/gpu_check.sh [OUT_FOLDER]
 #
@@ -42,4 +42,6 @@ run sdpa_efficient dropout_verify.attention:sdpa_efficient
 run sdpa_cudnn dropout_verify.attention:sdpa_cudnn
 run compiled_dropout torch.nn.functional:dropout --compile
 run timed_dropout torch.nn.functional:dropout --time 60 -k "test_keep_rate_until_deadline"
+run triton_dropout examples/triton_dropout.py:triton_dropout
+run scale_thorough torch.nn.functional:dropout --level thorough -k "scale"
 cat "$OUT/summary.md"
