@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import family_mutants
-from tests.catalog import CHANNEL, failed, meant, run_suite
+from tests.catalog import CHANNEL, failed, meant, run_suite, scale_once_per_kind
 
 pytestmark = pytest.mark.subprocess
 
@@ -15,7 +15,8 @@ CORRECT = [name for name in family_mutants.CORRECT if "1d" in name or "2d" in na
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    return run_suite([name for name, _ in CHANNEL] + CORRECT, tmp_path_factory.mktemp("channel"), only=meant(CHANNEL))
+    return run_suite([name for name, _ in CHANNEL] + CORRECT, tmp_path_factory.mktemp("channel"), only=meant(CHANNEL),
+                     skip=scale_once_per_kind(CORRECT))
 
 
 def test_every_channel_kind_has_eight_mutants() -> None:
