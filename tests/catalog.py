@@ -64,14 +64,19 @@ def meant(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 SCALE_PROPERTIES = ["test_scale_blocks_share_one_keep_rate", "test_scale_lags_uncorrelated"]
 
 
+# Kinds whose scale tier other CI tests run on correct implementations: the references and
+# F.dropout (tests/test_suite_on_references.py), F.dropout2d and F.alpha_dropout (tests/test_budget.py).
+SCALE_ELSEWHERE = ("element", "channel2d", "alpha")
+
+
 def scale_once_per_kind(specs: list[str]) -> dict[str, list[str]]:
-    """{spec: the scale tier's properties} for every correct variant but the first of its kind:
-    the 2^24-unit call costs about 2 s of CPU an implementation, so the CI catalogs make it for one
-    variant of each kind (and the references and F.dropout make it in tests/test_suite_on_references.py);
-    the false-alarm benchmark runs it for every implementation."""
+    """{spec: the scale tier's properties} for every correct variant but the first of its kind,
+    and for every variant of a kind in SCALE_ELSEWHERE: the 2^24-unit call costs about 2 s of CPU
+    an implementation, so CI makes it once for each kind. The false-alarm benchmark runs it for
+    every implementation."""
     from dropout_verify.targets import resolve_target
 
-    seen: set[str] = set()
+    seen: set[str] = set(SCALE_ELSEWHERE)
     skip: dict[str, list[str]] = {}
     for name in specs:
         kind = resolve_target(name).kind.name
