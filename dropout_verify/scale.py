@@ -109,8 +109,8 @@ def _make_input(case: Case, device: str) -> torch.Tensor:
     table = _value_table(case).view(torch.int16).numpy()
     for start in range(0, flat.numel(), CHUNK):
         size = min(CHUNK, flat.numel() - start)
-        codes = rng.integers(0, table.size, size, dtype=np.intp)
-        flat[start : start + size] = torch.from_numpy(np.take(table, codes)).view(case.torch_dtype).to(device)
+        codes = rng.integers(0, table.size, size, dtype=np.uint16)
+        flat[start : start + size] = torch.from_numpy(table[codes]).view(case.torch_dtype).to(device)
     return x
 
 
@@ -138,7 +138,10 @@ class _SupportTable:
 
     def bad(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         code = x.detach().contiguous().cpu().view(torch.int16).numpy().view(np.uint16).astype(np.intp)
-        y32 = y.detach().to(torch.float32).cpu().numpy()
+        if y.dtype == torch.bfloat16:  # a bfloat16 is the top half of its float32: exact, and fast
+            y32 = (y.detach().contiguous().cpu().view(torch.int16).numpy().astype(np.int32) << 16).view(np.float32)
+        else:
+            y32 = y.detach().to(torch.float32).cpu().numpy()
         ok = (y32 >= np.take(self.low, code)) & (y32 <= np.take(self.high, code))
         if self.check.exact_drop and self.dropped_constant is not None:
             ok |= y32 == self.dropped_constant

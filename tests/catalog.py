@@ -27,12 +27,14 @@ def spec(name: str, module: str = "tests.mutants") -> str:
 
 def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL, seed: str = SEED,
               only: dict[str, list[str]] | None = None,
-              environment: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+              environment: dict[str, str] | None = None,
+              skip: dict[str, list[str]] | None = None) -> dict[str, dict[str, str]]:
     """Run the property suite on ``specs``; return {spec: {property: verdict}} from report.json.
 
     ``only``: the implementations that run only some properties ({spec: [property, ...]}, as
-    the mutants in CI run the property meant to catch them); the others run every property.
-    ``environment``: variables the suite's process needs (``TRITON_INTERPRET=1``)."""
+    the mutants in CI run the property meant to catch them); the others run every property,
+    but those ``skip`` names for them. ``environment``: variables the suite's process needs
+    (``TRITON_INTERPRET=1``)."""
     command = [sys.executable, "-m", "pytest", str(ROOT / "properties"), "-q", "-p", "no:cacheprovider",
                "-p", "no:randomly", "--dropout-report", str(folder), "--dropout-level", level, "--dropout-seed", seed,
                *extra]
@@ -40,12 +42,14 @@ def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL, s
         command += ["--dropout-impl", name]
     # One torch thread: under pytest -n 2 the other worker has the other core.
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", **(environment or {}))
-    if only:
+    if only or skip:
         folder.mkdir(parents=True, exist_ok=True)
-        selection = folder.parent / f"{folder.name}-only.json"
-        selection.write_text(json.dumps(only))
         command += ["-p", "tests.catalog_select"]
-        env["CATALOG_ONLY"] = str(selection)
+        for variable, mapping in (("CATALOG_ONLY", only), ("CATALOG_SKIP", skip)):
+            if mapping:
+                selection = folder.parent / f"{folder.name}-{variable.lower()}.json"
+                selection.write_text(json.dumps(mapping))
+                env[variable] = str(selection)
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if finished.returncode not in (0, 1):
         raise RuntimeError(f"the suite did not run (exit {finished.returncode}):\n{finished.stdout[-3000:]}\n"
@@ -58,6 +62,31 @@ def run_suite(specs: list[str], folder: Path, *extra: str, level: str = LEVEL, s
 def meant(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     """{mutant spec: [the property meant to catch it]}: what a CI catalog run needs of each."""
     return {name: [meant_property] for name, meant_property in pairs}
+
+
+SCALE_PROPERTIES = ["test_scale_blocks_share_one_keep_rate", "test_scale_lags_uncorrelated"]
+
+
+# Kinds whose scale tier other CI tests run on correct implementations: the references and
+# F.dropout (tests/test_suite_on_references.py), F.dropout2d and F.alpha_dropout (tests/test_budget.py).
+SCALE_ELSEWHERE = ("element", "channel2d", "alpha")
+
+
+def scale_once_per_kind(specs: list[str]) -> dict[str, list[str]]:
+    """{spec: the scale tier's properties} for every correct variant but the first of its kind,
+    and for every variant of a kind in SCALE_ELSEWHERE: the 2^24-unit call costs about 2 s of CPU
+    an implementation, so CI makes it once for each kind. The false-alarm benchmark runs it for
+    every implementation."""
+    from dropout_verify.targets import resolve_target
+
+    seen: set[str] = set(SCALE_ELSEWHERE)
+    skip: dict[str, list[str]] = {}
+    for name in specs:
+        kind = resolve_target(name).kind.name
+        if kind in seen:
+            skip[name] = SCALE_PROPERTIES
+        seen.add(kind)
+    return skip
 
 
 def family_of(name: str) -> str:

@@ -86,6 +86,7 @@ def test_lag_scan_rejects_at_most_alpha_exactly(n: int, rate: float) -> None:
         assert lag_scan_test([tally], [Series(int(kept[index]), n, rate)], ALPHA, "x").rejected == rejected[index]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n, rates", [(170, (0.5, 0.5)), (170, (0.1, 0.6)), (170, (0.9, 0.05))])
 def test_two_series_scan_rejects_at_most_alpha_exactly(n: int, rates: tuple[float, float]) -> None:
     """Two aligned series (dropout sites): (N11, N10, N01, N00) is multinomial; every table's
@@ -118,6 +119,7 @@ def test_lag_scan_rejects_a_copied_sequence_and_not_a_biased_rate() -> None:
     assert not lag_scan_test([biased], [Series(int(b.sum()), b.size, 0.5)], ALPHA, "x").rejected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("total, kept, size", [(1 << 20, 900_000, 4096), (1 << 20, 52_000, 1 << 16),
                                                (1 << 20, 1 << 19, 1 << 18)])
 def test_block_tails_match_the_exact_law_deep_in_the_tail(total: int, kept: int, size: int) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import family_mutants
-from tests.catalog import OTHER_FAMILY, failed, meant, run_suite
+from tests.catalog import OTHER_FAMILY, failed, meant, run_suite, scale_once_per_kind
 
 pytestmark = pytest.mark.subprocess
 
@@ -16,8 +16,9 @@ CORRECT += family_mutants.THIRD_PARTY
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    return run_suite([name for name, _ in OTHER_FAMILY] + CORRECT + list(family_mutants.TORCH_FINDINGS),
-                     tmp_path_factory.mktemp("alpha_path"), only=meant(OTHER_FAMILY))
+    others = CORRECT + list(family_mutants.TORCH_FINDINGS)
+    return run_suite([name for name, _ in OTHER_FAMILY] + others, tmp_path_factory.mktemp("alpha_path"),
+                     only=meant(OTHER_FAMILY), skip=scale_once_per_kind(others))
 
 
 def test_every_kind_has_eight_mutants() -> None:

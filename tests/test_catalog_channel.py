@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import family_mutants
-from tests.catalog import CHANNEL, failed, meant, run_suite
+from tests.catalog import CHANNEL, failed, meant, run_suite, scale_once_per_kind
 
 pytestmark = pytest.mark.subprocess
 
@@ -17,7 +17,8 @@ REFUSING_3D = "tests.family_mutants:channel2d_refusing_3d"  # verified on the 3-
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     return run_suite([name for name, _ in CHANNEL] + CORRECT + [REFUSING_3D], tmp_path_factory.mktemp("channel"),
-                     only={**meant(CHANNEL), REFUSING_3D: ["test_channel2d_3d_input"]})
+                     only={**meant(CHANNEL), REFUSING_3D: ["test_channel2d_3d_input"]},
+                     skip=scale_once_per_kind(CORRECT))
 
 
 def test_a_clear_refusal_of_the_ambiguous_3d_input_is_accepted(outcomes: dict[str, dict[str, str]]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests import mutants
-from tests.catalog import ELEMENTWISE, failed, meant, run_suite, spec
+from tests.catalog import ELEMENTWISE, SCALE_PROPERTIES, failed, meant, run_suite, scale_once_per_kind, spec
 
 pytestmark = pytest.mark.subprocess
 
@@ -18,10 +18,12 @@ pytestmark = pytest.mark.subprocess
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     folder = tmp_path_factory.mktemp("catalog")
-    found = run_suite([name for name, _ in ELEMENTWISE] + [spec(n) for n in mutants.CORRECT], folder / "drop",
-                      only=meant(ELEMENTWISE))
-    found.update(run_suite([spec(n) for n in mutants.CORRECT_KEEP_CONVENTION], folder / "keep",
-                           "--dropout-convention", "keep"))
+    correct = [spec(n) for n in mutants.CORRECT]
+    found = run_suite([name for name, _ in ELEMENTWISE] + correct, folder / "drop", only=meant(ELEMENTWISE),
+                      skip=scale_once_per_kind(correct))
+    keep = [spec(n) for n in mutants.CORRECT_KEEP_CONVENTION]
+    found.update(run_suite(keep, folder / "keep", "--dropout-convention", "keep",
+                           skip=dict.fromkeys(keep, SCALE_PROPERTIES)))
     return found
 
 
