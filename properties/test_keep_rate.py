@@ -107,7 +107,7 @@ def test_keep_probability_not_quantised(dropout_target: Target, dropout_run: Run
     for index, dtype in enumerate(QUANTISED_DTYPES):
         try:
             # The probes' draws follow the run's seed (the design does not): another --seed, another sample.
-            _quantisation_decision(run, target, dtype, fine, seed=2000 + 64 * index + 1_000_003 * run.seed)
+            _quantisation_decision(run, target, dtype, fine, seed=(2000 + 64 * index + 1_000_003 * run.seed) % 2**62)
         except NotSupported as error:
             unsupported.append(dtype)
             run.note(f"{target.spec}: {dtype} inputs not supported ({error}): their quantisation probes not checked")
