@@ -345,11 +345,13 @@ def quantisation_test(keep: np.ndarray, kept: np.ndarray, trials: np.ndarray, al
         log_p_matched = min(0.0, math.log(len(tested)) + float(np.min(log_p)))
         # The hypothesis named is the likeliest (binomial likelihood of the counts at its
         # rates), not the smallest p-value: with a strong effect every p-value is astronomically
-        # small, and the smallest belongs to whichever law has the lightest tail. Mechanisms
-        # that predict nearly the same rates at these probes tie up to noise: the first listed
-        # (the simplest) within a likelihood ratio of e^2 of the likeliest is named.
+        # small, and the smallest belongs to whichever law has the lightest tail. Hypotheses
+        # that predict nearly the same rates at these probes tie up to noise: of those within a
+        # likelihood ratio of e^2 of the likeliest, the simplest mechanism (MECHANISMS' order)
+        # is named, then the grid listed first.
         likelihood = _scipy.binom.logpmf(kept, trials, np.clip(keep + d, 0.0, 1.0)).sum(axis=1)
-        best = int(np.argmax(likelihood >= np.max(likelihood) - 2.0))
+        ties = np.flatnonzero(likelihood >= np.max(likelihood) - 2.0)
+        best = int(min(ties, key=lambda i: (MECHANISMS.index(tested[i].mechanism), i)))
         closest = (f"closest hypothesis: {tested[best].describe()} (scale {scale[best]:.3g}: 1 is exactly its "
                    f"deviations, 0 none; its p {format_p(float(log_p[best]))}); smallest p of the {len(tested)} "
                    f"hypotheses {format_p(float(np.min(log_p)))} before x{len(tested)}")
