@@ -32,7 +32,7 @@ Simulated defects (what the suite plans each check against):
                   largest lag scanned (the plan's tally) or 3
   dropout sites   two sites' aligned units sharing their uniform with a probability giving rho
   scale blocks    the 2^24-unit call with one block of 2^20 (or 2^12) units off by the stated effect
-  windows         a stretch of w + t + 7 x 256 units of one mask copied into another at a random offset
+  windows         a stretch of w + 8 x 256 units of one mask copied into another at a random offset
 """
 
 from __future__ import annotations
@@ -409,14 +409,14 @@ def scale_blocks(level: str, multiple: float, replicates: int, rng: np.random.Ge
 
 
 def windows(replicates: int, rng: np.random.Generator, p: float) -> np.ndarray:
-    """A stretch of w + t + 7 x 256 units of one 2^16-unit mask reused at a random offset of
-    another (a shifted partial reuse): found by the run's windows (``masks.MaskRegistry``)."""
+    """A stretch of w + 8 x 256 units of one 2^16-unit mask reused at a random offset of another
+    (a shifted partial reuse): found by the run's windows (``masks.MaskRegistry``)."""
     from dropout_verify.masks import ANCHOR_SPACING, MaskRegistry, Origin, window_for
 
     q = 1 - p
     window = window_for(q)
     assert window is not None
-    length = window.units + window.run + 7 * ANCHOR_SPACING
+    length = window.units + 8 * ANCHOR_SPACING
     hits = np.zeros(replicates, dtype=bool)
     for index in range(replicates):
         first = rng.random(1 << 16) < q
@@ -474,8 +474,8 @@ def checks(level: str) -> list[tuple[str, object, bool]]:
         ("scale blocks: a 2^20 block (a wave) off, p = 0.1", lambda m, r, g: scale_blocks(level, m, r, g, 1 << 20, 0.1),
          False),
         ("scale blocks: a 2^12 block off, p = 0.1", lambda m, r, g: scale_blocks(level, m, r, g, 1 << 12, 0.1), False),
-        ("windows: a reused stretch of w + t + 7 x 256 units, p = 0.5", lambda m, r, g: windows(r, g, 0.5), False),
-        ("windows: a reused stretch of w + t + 7 x 256 units, p = 0.05", lambda m, r, g: windows(r, g, 0.05), False),
+        ("windows: a reused stretch of w + 8 x 256 units, p = 0.5", lambda m, r, g: windows(r, g, 0.5), False),
+        ("windows: a reused stretch of w + 8 x 256 units, p = 0.05", lambda m, r, g: windows(r, g, 0.05), False),
     ]
     return found
 

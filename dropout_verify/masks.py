@@ -27,9 +27,10 @@ Hashing the window at every position of every mask would cost a pass per positio
 hashed at content-defined *anchors*: a unit of the rarer outcome followed by t units of the
 other (t chosen so that an anchor falls once in about 256 units). A copied stretch carries its
 anchors with it, wherever it lands, so a stretch reused at any offset shows the same windows at
-the same anchors: a reuse of L >= w + t + 7 x 256 units is found with probability about 0.999
-(anchors are one in 256 positions of a random mask; the power benchmark measures it), and an
-exact repeat of a whole mask always (a mask with no anchor is hashed whole). Windows are
+the same anchors: a reuse of L >= w + 8 x 256 units holds an anchor whose window fits in it with
+probability about 1 - e^-8 = 0.9997 (anchors are one in about 256 positions of a random mask;
+the power benchmark measures it), and an exact repeat of a whole mask is always found (a mask of
+4096 units or more with no anchor is hashed whole). Windows are
 compared by two 64-bit hashes (a collision between different windows: about 2^-128 per pair).
 
 What is not a repeat

@@ -27,12 +27,13 @@ from .harness import SUPPORT, Statement, seeded, violation
 from .kinds import Kind
 from .masks import Origin
 from .run import Run
+from .stats.blocks import popcount
 from .strategies import Case
 from .targets import ImplementationFailure, Target
 from .values import FLOAT32_P_NOTE, SupportCheck, unjudged
 
 __all__ = ["HUGE_ELEMENTS", "SCALE_UNITS", "ScaleSample", "available_memory", "memory_needed", "scale_cases",
-           "scale_sample"]
+           "scale_lag_counts", "scale_sample"]
 
 SCALE_UNITS = 1 << 24  # the designed call of every level
 HUGE_ELEMENTS = (1 << 31) + (1 << 20)  # the call at thorough: past int32 indices
@@ -270,8 +271,7 @@ def scale_lag_counts(sample: ScaleSample, lag: int) -> tuple[int, int, int, int]
 
 
 def popcount_sum(packed: np.ndarray) -> int:
-    from .stats.blocks import popcount
-
+    """Set bits of a packed array."""
     return int(popcount(packed).sum(dtype=np.int64))
 
 

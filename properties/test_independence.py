@@ -1,6 +1,7 @@
 """C6 independence: unit decisions are independent across units and across calls.
 
-Three properties:
+Four properties (every phase and lag: test_lags.py; dropout sites: test_sites.py; a call of 2^24
+units: test_scale.py):
 
 * pairs: consecutive calls, neighbours in memory (elementwise dropout), and units at
   distances 1, 2, 4, 8, ... along every axis of the unit tensor (batch, channels, rows,
@@ -9,7 +10,8 @@ Three properties:
 * dispersion: the count of kept units in one call has the binomial variance m q (1-q),
   neither more (rows or batches dropped together) nor less ("exactly k kept");
 * periodicity: no lag, within a call or across the next calls, repeats the mask;
-* repeats: no mask of the whole run is an exact copy of another (hashes of every mask).
+* repeats: no stretch of any mask of the whole run repeats a stretch of another, or of itself
+  at another offset (windows of every mask, ``masks``).
 
 Bugs they catch: a mask broadcast over the batch, rows dropped whole, decisions shared by
 neighbouring channels, groups of 4 elements sharing one random draw, masks that repeat
