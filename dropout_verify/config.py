@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .levels import LEVELS, POWER, QUANTISED_DTYPES, Effects, decision_count
+from .levels import CHECKS, LEVELS, POWER, QUANTISED_DTYPES, Effects, decision_count
 from .options import UsageError, ignored_environment, option, parse_value
 
 __all__ = ["DEFAULT_SPECS", "RunConfig", "from_values", "properties_dir", "specs_from", "suite_location"]
@@ -59,7 +59,7 @@ class RunConfig:
 
     @property
     def decisions(self) -> int:
-        return decision_count(self.level)
+        return decision_count(self.level, self.device)
 
     @property
     def alpha_decision(self) -> float:
@@ -133,6 +133,9 @@ class RunConfig:
         fine = self.level == "thorough" or self.time is not None
         quantised = "; ".join(f"{dtype} inputs: {' and '.join(e.quantisation_grids(dtype, fine))}"
                               for dtype in QUANTISED_DTYPES)
+        huge = CHECKS["scale_blocks"].designed_count(self.level, self.device) > 1
+        calls = ("one call of 2^24 units and one of 2^31 + 2^20 elements (past int32 indices)" if huge else
+                 "one call of 2^24 units (2^31 + 2^20 elements more at thorough, and at standard on a GPU)")
         return [
             f"detects with power >= {POWER}: keep-rate bias {e.keep_rate_bias:g} over units, or "
             f"{e.keep_rate_relative * 100:g}% of q = 1-p and of p where that is smaller (p in [0.05, 0.95]); "
@@ -143,9 +146,9 @@ class RunConfig:
             f"detects with power >= {POWER}, quantised keep rates ({quantised}): each grid by any rounding of the "
             "threshold or the uniform (down, to nearest or its mid-cells, < or <=, torch.rand's wrap, comparing "
             "with p or 1-p), and a keep rate a quarter cell off, either way, next to p = 0 and 1",
-            "scale tier: one call of 2^24 units (2^31 + 2^20 more at thorough): every block from 2^12 units to "
-            "half the call, lags at every power of two; every mask of the run cut in windows (reuse found at any "
-            "offset, call or shape); dropout sites of other shapes called in turn",
+            f"scale tier: {calls}: every block from 2^12 units to half the call, lags at every power of two; "
+            "every mask of the run cut in windows (reuse found at any offset, call or shape); dropout sites of "
+            "other shapes called in turn",
         ]
 
     def header_lines(self, kinds: Mapping[str, str] | None = None, *, select: str | None = None) -> list[str]:

@@ -471,7 +471,7 @@ def statistical(check: str, statement: Statement, *, cases: CaseStrategy, exampl
         return 0 if kind.one_decision_per_call else counted.generated[run.level]
 
     return _property(statement, cases, examples, generated, applies, expensive=True,
-                     designed_count=lambda run: counted.designed[run.level])
+                     designed_count=lambda run: counted.designed_count(run.level, run.device))
 
 
 def exact(statement: Statement, *, cases: CaseStrategy, examples: CaseExamples = lambda kind: (),

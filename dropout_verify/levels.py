@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHECKS", "LEVELS", "POWER", "QUANTISED_DTYPES", "Check", "Effects", "decision_count"]
+__all__ = ["CHECKS", "LEVELS", "POWER", "QUANTISED_DTYPES", "Check", "Effects", "decision_count", "on_gpu"]
 
 POWER = 0.999
 QUANTISED_DTYPES = ("float32", "float16", "bfloat16")  # the quantisation probes decide once for each
@@ -79,9 +79,23 @@ class Check:
     decisions_per_example: int
     generated: dict[str, int]  # Hypothesis examples generated, per level
     designed: dict[str, int]  # designed (explicit) examples run, per level
+    # Designed examples on a GPU, per level, where they differ: a GPU has the memory and the speed
+    # for the scale tier's call above 2^31 elements at standard, a CPU only at thorough.
+    designed_on_gpu: dict[str, int] | None = None
 
-    def decisions(self, level: str) -> int:
-        return self.decisions_per_example * (self.generated[level] + self.designed[level])
+    def designed_count(self, level: str, device: str = "cpu") -> int:
+        """Designed examples run at ``level`` on ``device`` ("cpu", "cuda", "cuda:1", ...)."""
+        if self.designed_on_gpu is not None and on_gpu(device):
+            return self.designed_on_gpu.get(level, self.designed[level])
+        return self.designed[level]
+
+    def decisions(self, level: str, device: str = "cpu") -> int:
+        return self.decisions_per_example * (self.generated[level] + self.designed_count(level, device))
+
+
+def on_gpu(device: str) -> bool:
+    """Whether a ``--device`` string names a GPU (CUDA or ROCm, which torch also calls "cuda")."""
+    return device.split(":")[0] == "cuda"
 
 
 def _per_level(quick: int, standard: int, thorough: int) -> dict[str, int]:
@@ -111,9 +125,9 @@ CHECKS: dict[str, Check] = {
     # Every phase and lag (properties/test_lags.py): five designed cells at standard and thorough.
     "lags": Check(1, _per_level(1, 2, 3), _per_level(2, 5, 5)),
     # The scale tier (properties/test_scale.py): a call of 2^24 units at every level, and one above
-    # 2^31 elements at thorough; no generated examples.
-    "scale_blocks": Check(1, _every_level(0), _per_level(1, 1, 2)),
-    "scale_lags": Check(1, _every_level(0), _per_level(1, 1, 2)),
+    # 2^31 elements at thorough, and at standard on a GPU; no generated examples.
+    "scale_blocks": Check(1, _every_level(0), _per_level(1, 1, 2), designed_on_gpu={"standard": 2}),
+    "scale_lags": Check(1, _every_level(0), _per_level(1, 1, 2), designed_on_gpu={"standard": 2}),
     # Dropout sites of other shapes called in turn (properties/test_sites.py).
     "sites": Check(1, _per_level(0, 1, 2), _per_level(1, 2, 2)),
     "distinct_seeds": Check(1, _every_level(0), _every_level(1)),
@@ -121,6 +135,7 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def decision_count(level: str) -> int:
-    """K: the number of statistical decisions a run at ``level`` can make per implementation."""
-    return sum(check.decisions(level) for check in CHECKS.values())
+def decision_count(level: str, device: str = "cpu") -> int:
+    """K: the number of statistical decisions a run at ``level`` on ``device`` can make per
+    implementation (a GPU's standard run adds the scale tier's call above 2^31 elements)."""
+    return sum(check.decisions(level, device) for check in CHECKS.values())

@@ -1,4 +1,5 @@
-"""The scale tier: one call of 2^24 units at every level, and one above 2^31 elements at thorough.
+"""The scale tier: one call of 2^24 units at every level, and one above 2^31 elements at thorough
+(and at standard on a GPU).
 
 Kernel bugs live where the suite's other calls never go: past one wave of a GPU (about 2^20
 elements), in a grid-stride loop's later passes, past 2^31 elements (int32 indices). These calls
@@ -58,7 +59,7 @@ class ScaleSample:
 
 
 def scale_cases(kind: Kind) -> list[Case]:
-    """The 2^24-unit call (every level) and the call above 2^31 elements (thorough), both
+    """The 2^24-unit call (every level) and the call above 2^31 elements (thorough; standard on a GPU), both
     contiguous bfloat16 (the C2 check looks its values up by x's 16 bits) at p = 0.1, one
     element per unit. Whole-call kinds make one decision a
     call: no large unit tensor (n/a)."""

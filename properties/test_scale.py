@@ -1,4 +1,5 @@
-"""The scale tier: one call of 2^24 units at every level (and one above 2^31 elements at thorough).
+"""The scale tier: one call of 2^24 units at every level (and one above 2^31 elements at thorough,
+and at standard on a GPU: ``levels.Check.designed_on_gpu``).
 
 Kernel bugs that only a large call shows: a grid-stride loop whose RNG offset is not advanced
 past one wave (about 2^20 elements on a data-centre GPU), later waves or passes that draw at

@@ -54,6 +54,25 @@ def test_each_decision_gets_its_share_of_the_budget(level: str) -> None:
     assert sum(run.alpha_decision for _ in range(run.decisions)) == pytest.approx(1e-6, rel=1e-9)
 
 
+def test_a_gpu_adds_the_call_above_2_31_at_standard_and_counts_it() -> None:
+    """The issue's kernel scale: one call past int32 indices at thorough on any device, and at
+    standard on a GPU. Its two decisions (blocks, lags) are in K there, so the budget still holds."""
+    from dropout_verify.kinds import KINDS
+    from dropout_verify.scale import HUGE_ELEMENTS, scale_cases
+
+    assert decision_count("standard", "cuda") == decision_count("standard", "cuda:1") == decision_count("standard") + 2
+    for level in ("quick", "thorough"):
+        assert decision_count(level, "cuda") == decision_count(level)
+    assert RunConfig(level="standard", device="cuda").decisions == decision_count("standard", "cuda")
+    for name in ("scale_blocks", "scale_lags"):
+        designed = scale_cases(KINDS["element"])[: CHECKS[name].designed_count("standard", "cuda")]
+        assert designed[-1].numel == HUGE_ELEMENTS
+        assert scale_cases(KINDS["element"])[: CHECKS[name].designed_count("standard", "cpu")][-1].numel < 2**31
+    header = " ".join(RunConfig(level="standard", device="cuda").effect_lines())
+    assert "one of 2^31 + 2^20 elements" in header
+    assert "at standard on a GPU" in " ".join(RunConfig(level="standard").effect_lines())
+
+
 def test_deeper_levels_plan_no_fewer_decisions_and_detect_smaller_effects() -> None:
     for shallow, deep in itertools.pairwise(LEVEL_NAMES):
         for name, check in CHECKS.items():
