@@ -1095,6 +1095,17 @@ def correct_native_dropout(x, p=0.5, train=True):
 
 
 @correct
+def correct_native_dropout_inplace(x, p=0.5, training=True, inplace=False):
+    """aten.native_dropout behind a validating wrapper that writes into x when ``inplace``, as
+    F.dropout(inplace=True) does: the issue's in-place wrapper of native_dropout."""
+    p = _validate(x, p)
+    if not training:
+        return x
+    output, _ = torch.ops.aten.native_dropout(x, p, True)
+    return x.copy_(output) if inplace else output
+
+
+@correct
 def correct_notebook_fixed(x, drop_prob=0.5, training=True):
     """The notebook's first function with its bugs fixed: x kept, dtype kept, no assert."""
     drop_prob = _validate(x, drop_prob)
