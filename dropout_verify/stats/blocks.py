@@ -140,19 +140,45 @@ def blocks_test(blocks: Blocks, units: int, kept: int, rate: float, alpha: float
 
 
 def block_effect(units: int, block: int, rate: float, alpha: float, power: float, tests: int) -> float:
-    """The smallest shift d of one block's keep rate that ``blocks_test`` finds with ``power``.
+    """The smallest shift d of one block's keep rate (either way) that ``blocks_test`` finds with
+    probability ``power``, from the test's own rule.
 
-    Normal approximation of the hypergeometric given K (the block's share of K shrinks the
-    variance by 1 - b/N), with exact binomial tails for the threshold: the block rejects past
-    z = z(alpha / 2T) standard deviations; it is met with probability ``power`` when the shift is
-    (z + z_power) sd, sd computed at the shifted rate where that is larger. Plus 2% for the
-    discreteness; the power benchmark measures what it gives.
+    The block's thresholds t (exact hypergeometric tails at the nominal count K0 = N q, doubling
+    rule, alpha / T) move with the call's count K by b/N a unit: the block of b units, kept at
+    q + d, is rejected low when k <= t + (b/N)(k + R - K0), R ~ Binomial(N - b, q) the rest of the
+    call; so when k <= (t - b^2 q / N + (b/N) e) / (1 - b/N), e = R - (N - b) q. k's law is exact
+    (Binomial(b, q + d), its skew included), e's normal (averaged over 24 Gauss-Hermite nodes).
+    d is found by bisection on each side; the larger is returned. The power benchmark measures it.
     """
-    z = float(_scipy.norm.isf(alpha / (2 * tests)))
-    z_power = float(_scipy.norm.isf(1 - power))
-    shrink = 1 - block / units
-    shift = 0.0
-    for _ in range(50):
-        worst = max(rate * (1 - rate), (rate - shift) * (1 - rate + shift), (rate + shift) * (1 - rate - shift))
-        shift = (z * math.sqrt(rate * (1 - rate)) + z_power * math.sqrt(worst)) * math.sqrt(shrink / block)
-    return 1.02 * shift
+    total = round(units * rate)
+    level = alpha / (2 * tests)
+    law = _scipy.hypergeom(units, total, block)
+    low_threshold = float(law.ppf(level))
+    while low_threshold >= 0 and law.cdf(low_threshold) > level:
+        low_threshold -= 1
+    high_threshold = float(law.isf(level))
+    while law.sf(high_threshold - 1) > level:
+        high_threshold += 1
+    nodes, weights = np.polynomial.hermite_e.hermegauss(24)
+    weights = weights / weights.sum()
+    share = block / units
+    e = nodes * math.sqrt((units - block) * rate * (1 - rate))
+    drift = block * block * rate / units
+
+    def detected(shift: float) -> float:
+        moved = min(max(rate + shift, 0.0), 1.0)
+        below = np.floor((low_threshold - drift + share * e) / (1 - share))
+        above = np.ceil((high_threshold - drift + share * e) / (1 - share))
+        probability = _scipy.binom.cdf(below, block, moved) + _scipy.binom.sf(above - 1, block, moved)
+        return float(weights @ probability)
+
+    found = 0.0
+    for side, edge in ((-1.0, rate), (1.0, 1 - rate)):
+        low, high = 0.0, edge
+        if detected(side * high) < power:
+            return math.inf
+        for _ in range(50):
+            middle = (low + high) / 2
+            low, high = (low, middle) if detected(side * middle) >= power else (middle, high)
+        found = max(found, high)
+    return found
