@@ -139,6 +139,9 @@ def blocks_test(blocks: Blocks, units: int, kept: int, rate: float, alpha: float
     )
 
 
+MODEL_MARGIN = 1.05  # block_effect's model is measured slightly optimistic (its docstring)
+
+
 def block_effect(units: int, block: int, rate: float, alpha: float, power: float, tests: int) -> float:
     """The smallest shift d of one block's keep rate (either way) that ``blocks_test`` finds with
     probability ``power``, from the test's own rule.
@@ -148,7 +151,9 @@ def block_effect(units: int, block: int, rate: float, alpha: float, power: float
     q + d, is rejected low when k <= t + (b/N)(k + R - K0), R ~ Binomial(N - b, q) the rest of the
     call; so when k <= (t - b^2 q / N + (b/N) e) / (1 - b/N), e = R - (N - b) q. k's law is exact
     (Binomial(b, q + d), its skew included), e's normal (averaged over 24 Gauss-Hermite nodes).
-    d is found by bisection on each side; the larger is returned. The power benchmark measures it.
+    d is found by bisection on each side; the larger, plus 5%, is returned: the model alone gave a
+    2^20-unit block at p = 0.1 power 0.9983 [0.9973, 0.9990] in the power benchmark (10,000
+    replicates), short of 0.999, so the margin is measured there too.
     """
     total = round(units * rate)
     level = alpha / (2 * tests)
@@ -181,4 +186,4 @@ def block_effect(units: int, block: int, rate: float, alpha: float, power: float
             middle = (low + high) / 2
             low, high = (low, middle) if detected(side * middle) >= power else (middle, high)
         found = max(found, high)
-    return found
+    return MODEL_MARGIN * found
