@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "homogeneity_calls",
     "lag_scan_effect",
     "lag_scan_pairs",
+    "least_sufficient",
     "moments_samples",
     "pair_calls",
     "rate_samples",
@@ -150,6 +152,25 @@ def saddlepoint_tail(law: DiscreteSum, total: float, *, upper: bool) -> float:
 SADDLEPOINT_MARGIN = 0.9
 
 
+def least_sufficient(sufficient: Callable[[int], bool], start: int, resolution: int) -> int:
+    """A sample size n with ``sufficient(n)``, at most 1/``resolution`` above the least such n.
+
+    Doubles from ``start`` until a size suffices, then bisects the last doubling's bracket
+    [high / 2, high] until it is narrower than high / ``resolution`` (or 1). The power a plan
+    achieves grows with n, so the least sufficient n lies in the final bracket and the n
+    returned, its upper end, is sufficient; planning to a resolution instead of exactly costs
+    at most that share of extra samples and saves most of the planning.
+    """
+    high = start
+    while not sufficient(high):
+        high *= 2
+    low = high // 2
+    while high - low > max(1, high // resolution):
+        middle = (low + high) // 2
+        low, high = (low, middle) if sufficient(middle) else (middle, high)
+    return high
+
+
 @functools.lru_cache(maxsize=256)
 def dispersion_calls(ratio: float, alpha: float, power: float, size: int, rate: float) -> int:
     """Calls so that a per-call count variance off by a factor ``ratio`` (either way) is found.
@@ -187,14 +208,7 @@ def dispersion_calls(ratio: float, alpha: float, power: float, size: int, rate: 
                 return False
         return True
 
-    high = 64
-    while not detects(high):
-        high *= 2
-    low = high // 2
-    while high - low > max(1, high // 200):
-        middle = (low + high) // 2
-        low, high = (low, middle) if detects(middle) else (middle, high)
-    return high
+    return least_sufficient(detects, start=64, resolution=200)
 
 
 @functools.lru_cache(maxsize=256)
@@ -259,14 +273,7 @@ def moments_samples(keep: float, delta: float, alpha: float, power: float) -> in
                 return False
         return True
 
-    high = 1024
-    while not detects(high):
-        high *= 2
-    low = high // 2
-    while high - low > max(1, high // 1000):
-        middle = (low + high) // 2
-        low, high = (low, middle) if detects(middle) else (middle, high)
-    return high
+    return least_sufficient(detects, start=1024, resolution=1000)
 
 
 MIN_REPLICATES = 32  # pairs per stratum: the conditional test keeps ((n-1)/n)^3 >= 0.9 of the information
@@ -446,14 +453,7 @@ def _group_trials(group: ProbeGroup, fine: bool, log_matched: float, per_tail: f
     def sufficient(n: int) -> bool:
         return finds_either_sign(n) and finds_grids(n)
 
-    high = 1024
-    while not sufficient(high):
-        high *= 2
-    low = high // 2
-    while high - low > max(1, high // 100):
-        middle = (low + high) // 2
-        low, high = (low, middle) if sufficient(middle) else (middle, high)
-    return high
+    return least_sufficient(sufficient, start=1024, resolution=100)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -495,14 +495,7 @@ def lag_scan_pairs(correlation: float, alpha: float, power: float, rates: tuple[
         threshold = third + math.sqrt(third**2 + 2 * v * log_level)
         return shift - slack - z_power * spread >= threshold
 
-    high = 1024
-    while not detects(high):
-        high *= 2
-    low = high // 2
-    while high - low > max(1, high // 100):
-        middle = (low + high) // 2
-        low, high = (low, middle) if detects(middle) else (middle, high)
-    return high
+    return least_sufficient(detects, start=1024, resolution=100)
 
 
 def lag_scan_effect(pairs: int, alpha: float, power: float, rate: float, tests: int) -> float:
