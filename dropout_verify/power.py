@@ -153,7 +153,8 @@ SADDLEPOINT_MARGIN = 0.9
 
 
 def least_sufficient(sufficient: Callable[[int], bool], start: int, resolution: int) -> int:
-    """A sample size n with ``sufficient(n)``, at most 1/``resolution`` above the least such n.
+    """A sample size n with ``sufficient(n)``, at most 1/``resolution`` above the least such n
+    that is not below start / 2 (the planners' floor: a smaller plan is never made).
 
     Doubles from ``start`` until a size suffices, then bisects the last doubling's bracket
     [high / 2, high] until it is narrower than high / ``resolution`` (or 1). The power a plan
