@@ -4,15 +4,18 @@
 #   make test-fast  the contributors' quick loop: tests/ in-process only, no subprocess or slow tests (< 2 min)
 PYTHON ?= python3
 VENV ?= .venv
-# The CPU build of torch 2.13.0; pyproject.toml states the range the project supports. The dev
-# extra brings Triton (no dependencies: torch stays as installed) for the Triton catalog's tests.
+# torch 2.13.0, the CPU build where pip's configuration offers it (as on the CI machine); where
+# PyPI's default is a CUDA build, TORCH_INDEX=https://download.pytorch.org/whl/cpu asks for the
+# CPU one. pyproject.toml states the range the project supports. The dev extra brings Triton (no
+# dependencies: torch stays as installed) for the Triton catalog's tests.
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 

@@ -46,7 +46,7 @@ class Effects:
     def quantisation_grids(self, dtype: str, fine: bool) -> tuple[str, ...]:
         """The grids the quantisation probes of ``dtype`` inputs are planned for: the level's grid,
         the 8-bit 1/255 grid, a half dtype's own float format, and 1/65536 for float32 when
-        ``fine`` (thorough, --time: about 10^8 more decisions)."""
+        ``fine`` (thorough, --time: about 7 x 10^7 more keep decisions)."""
         grids = [f"1/{round(1 / self.quantisation_step)}", "1/255"]
         if dtype != "float32":
             grids.append(dtype)
