@@ -99,20 +99,19 @@ class RunConfig:
                 location: Sequence[str] | None = None, call_timeout: bool = False) -> str:
         """One shell command, run from the invocation directory, that reruns this run.
 
-        For dropout-check, ``selector`` is a property name (passed to ``-k``). For pytest,
+        ``selector`` is the ``-k`` expression (for dropout-check, a property name). For pytest,
         ``location`` is the test path or node id as seen from the invocation directory (by
-        default the whole suite, as this environment names it: ``properties`` in a checkout,
-        ``--pyargs dropout_verify.properties`` installed). ``call_timeout`` names the call time
+        default the whole suite, as named from there: ``properties`` in a checkout,
+        ``--pyargs dropout_verify.properties`` elsewhere). ``call_timeout`` names the call time
         limit even at its default (a hang's reproduce line).
         """
         options = self.options(spec, call_timeout=call_timeout)
+        selection = ["-k", selector] if selector else []
         if self.via_cli:
-            words = [program(self.invocation_dir), *options]
-            if selector:
-                words += ["-k", selector]
+            words = [program(self.invocation_dir), *options, *selection]
         else:
             words = [program(self.invocation_dir, "pytest"), *(location or suite_location(self.invocation_dir)),
-                     *options]
+                     *selection, *options]
         return shlex.join(words)
 
     def settings(self) -> dict[str, object]:
@@ -227,13 +226,16 @@ def properties_dir() -> Path:
 
 
 def suite_location(invocation_dir: str) -> list[str]:
-    """How pytest names the property suite from ``invocation_dir``: a path when this is a
-    checkout's properties/ folder, else the installed package (``--pyargs``)."""
+    """How pytest names the property suite from ``invocation_dir``: its relative path from
+    inside a checkout, else the package (``--pyargs``, as a user outside the checkout names it:
+    a path into the checkout would make it pytest's rootdir, with its conftest and settings)."""
     suite = properties_dir()
-    if suite.name == "properties" and (suite.parent / "dropout_verify").is_dir():
-        relative = os.path.relpath(suite, invocation_dir)
-        return [suite.as_posix() if relative.startswith("..") else relative]
-    return ["--pyargs", "dropout_verify.properties"]
+    relative = os.path.relpath(suite, invocation_dir)
+    if not relative.startswith(".."):
+        return [relative]
+    if importlib.util.find_spec("dropout_verify.properties") is not None:
+        return ["--pyargs", "dropout_verify.properties"]
+    return [suite.as_posix()]
 
 
 def program(invocation_dir: str, name: str = "dropout-check") -> str:

@@ -67,8 +67,8 @@ def test_option_wakes_it_with_a_header(user: pytest.Pytester) -> None:
         "dropout: implementations tests.badimpls:fine (element) (convention drop, device cpu)",
         "dropout: level quick, seed 7; false-alarm budget 1e-06 per implementation*",
         "*keep-rate bias 0.01 over units*",
-        "dropout: reproduce: pytest */properties --dropout-impl tests.badimpls:fine --dropout-seed 7 --dropout-level "
-        "quick --dropout-alpha 1e-06",
+        "dropout: reproduce: pytest --pyargs dropout_verify.properties -k test_support "
+        "--dropout-impl tests.badimpls:fine --dropout-seed 7 --dropout-level quick --dropout-alpha 1e-06",
         "*dropout verdicts*",
         "C2 support*test_support*pass*",
     ])
@@ -171,4 +171,5 @@ def test_reproduce_names_this_environments_pytest_when_it_is_not_on_path(user: p
     result = run(user, "--pyargs", "dropout_verify.properties", "--dropout-impl", "tests.badimpls:fine",
                  "--dropout-level", "quick", "-k", "test_support")
     ours = Path(sys.executable).parent / "pytest"
-    result.stdout.fnmatch_lines([f"dropout: reproduce: {ours} */properties --dropout-impl tests.badimpls:fine *"])
+    result.stdout.fnmatch_lines([f"dropout: reproduce: {ours} --pyargs dropout_verify.properties -k test_support "
+                                 "--dropout-impl tests.badimpls:fine *"])

@@ -168,6 +168,16 @@ def test_command_of_a_pytest_run(plain_programs: None) -> None:
     assert shlex.split(located) == ["pytest", "properties/test_keep_rate.py::test_keep_rate", *options]
 
 
+def test_the_suite_is_named_as_from_where_the_user_stands(tmp_path: Path) -> None:
+    """From inside the checkout, its properties/ folder; from anywhere else, the package: a path
+    into the checkout would make it pytest's rootdir, with the checkout's conftest and settings."""
+    if config.properties_dir().parent != ROOT:
+        pytest.skip("the suite is installed, not this checkout's")
+    assert config.suite_location(str(ROOT)) == ["properties"]
+    assert config.suite_location(str(ROOT / "properties")) == ["."]
+    assert config.suite_location(str(tmp_path)) == ["--pyargs", "dropout_verify.properties"]
+
+
 def test_program_by_name_when_the_path_finds_this_environment(monkeypatch: pytest.MonkeyPatch,
                                                               tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "dropout-check"
@@ -227,7 +237,7 @@ def test_header_of_the_built_in_references_with_a_selection(plain_programs: None
     reproduce = lines[-1].removeprefix("dropout: reproduce: ")
     assert reproduce == run.command(selector="test_keep_rate")
     words = shlex.split(reproduce)
-    assert words[0] == "pytest" and suite_words(words[1:-7])
+    assert words[0] == "pytest" and suite_words(words[1:-9]) and words[-9:-7] == ["-k", "test_keep_rate"]
     assert words[-7:] == ["--dropout-seed", "0", "--dropout-level", "standard", "--dropout-alpha", "1e-06",
                           "--dropout-compile"]
 
