@@ -8,6 +8,7 @@ commands that reproduce a run. Nothing here imports torch.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import shlex
@@ -20,7 +21,8 @@ from pathlib import Path
 from .levels import CHECKS, LEVELS, POWER, QUANTISED_DTYPES, Effects, decision_count
 from .options import UsageError, ignored_environment, option, parse_value
 
-__all__ = ["DEFAULT_SPECS", "RunConfig", "from_values", "properties_dir", "specs_from", "suite_location"]
+__all__ = ["DEFAULT_SPECS", "RunConfig", "from_values", "properties_dir", "property_names", "specs_from",
+           "suite_location"]
 
 DEFAULT_CALL_TIMEOUT = float(option("call-timeout").default or 60)
 
@@ -223,6 +225,17 @@ def properties_dir() -> Path:
     if found is not None and found.submodule_search_locations:
         return Path(next(iter(found.submodule_search_locations))).resolve()
     return (Path(__file__).resolve().parent.parent / "properties").resolve()
+
+
+def property_names() -> dict[str, list[str]]:
+    """The property suite's test functions by module ({"test_edges": ["test_p_one", ...]}), read
+    from the sources without importing them: what ``-k`` matches."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(properties_dir().glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found[path.stem] = [node.name for node in tree.body
+                            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
+    return found
 
 
 def suite_location(invocation_dir: str) -> list[str]:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
+from .config import RunConfig, property_names
 from .options import UsageError
 from .results import ImplementationResult, PropertyOutcome
 from .watch import WatchSlot
@@ -104,6 +104,15 @@ def worker_threads(workers: int, cores: int, environ: Mapping[str, str]) -> int 
 
 def _bad_select(expression: str, reason: str) -> str:
     return f"expected -k to be a pytest expression, but {expression!r} is not one: {reason}"
+
+
+def no_property_selected(expression: str) -> str:
+    """The error for a -k that matches nothing, with what it can match: each module of the suite
+    and its properties (contract points, C8, are no keywords: the verdict table names the
+    property behind each)."""
+    listed = "\n".join(f"  {module}: {', '.join(names)}" for module, names in property_names().items())
+    return (f"-k {expression!r} selects no property. -k matches the names of the properties and of their "
+            f"modules (-k modes, -k keep_rate), not contract points; they are:\n{listed}")
 
 
 def check_select(expression: str | None) -> None:
@@ -411,7 +420,7 @@ class Supervisor:
             raise UsageError("\n".join(worker.usage_errors))
         code = worker.process.returncode
         if self.select and code == 5 and not any(tests.values()):  # pytest: no tests collected
-            raise UsageError(f"-k {self.select!r} selects no property")
+            raise UsageError(no_property_selected(self.select))
         if self.select and code == 4:  # pytest's usage error: a -k it took apart later than check_select
             select_error = _select_error(self.select, self._log_tail(worker, lines=40))
             if select_error is not None:

@@ -245,3 +245,15 @@ def test_header_of_the_built_in_references_with_a_selection(plain_programs: None
 def test_with_specs_names_them() -> None:
     run = RunConfig().with_specs(["z:f"])
     assert run.specs == ("z:f",) and run.explicit_specs
+
+
+def test_property_names_are_the_suites_and_a_k_that_matches_none_lists_them() -> None:
+    """What -k can match, read from the sources: every property module and its test functions."""
+    from dropout_verify.supervisor import no_property_selected
+
+    names = config.property_names()
+    assert set(names) == {path.stem for path in config.properties_dir().glob("test_*.py")}
+    assert "test_eval_mode_is_identity" in names["test_modes"] and "test_keep_rate" in names["test_keep_rate"]
+    message = no_property_selected("C8")
+    assert message.startswith("-k 'C8' selects no property")
+    assert all(name in message for listed in names.values() for name in listed)
