@@ -22,6 +22,7 @@ verified (nothing failed, but a property ran for no input), 4 a usage error.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import signal
 import sys
@@ -89,7 +90,20 @@ DOCS = Path(__file__).resolve().parent / "docs"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{self._did_you_mean(message)}\n")
+
+    def _did_you_mean(self, message: str) -> str:
+        """For a mistyped option (``--levle``), the options it is close to."""
+        if not message.startswith("unrecognized arguments: "):
+            return ""
+        known = [flag for flag in self._option_string_actions if flag.startswith("--")]
+        hints = []
+        for word in message.removeprefix("unrecognized arguments: ").split():
+            flag = word.split("=", 1)[0]
+            close = difflib.get_close_matches(flag, known, n=1) if flag.startswith("-") else []
+            if close:
+                hints.append(f"{flag}: did you mean {' or '.join(repr(c) for c in close)}?")
+        return ("; " + "; ".join(hints)) if hints else ""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,6 +52,7 @@ def usage_error(finished: subprocess.CompletedProcess[str], *fragments: str) -> 
 
 @pytest.mark.parametrize("arguments, fragments", [
     (["--bogus"], ["unrecognized arguments: --bogus"]),
+    (["--levle", "quick"], ["unrecognized arguments: --levle", "--levle: did you mean '--level'?"]),
     (["--level", "fast"], ["expected --level to be one of quick, standard, thorough, but got 'fast'"]),
     (["--level", "standart"], ["did you mean 'standard'"]),
     (["--kind", "channel2"], ["did you mean 'channel2d'"]),
@@ -119,7 +120,8 @@ def test_bad_specs_are_usage_errors_with_a_hint(project: Path, spec: str, fragme
 
 
 def test_selection_matching_nothing_is_a_usage_error() -> None:
-    usage_error(dropout_check("torch.nn.functional:dropout", "-k", "nomatch"), "-k 'nomatch' selects no property")
+    usage_error(dropout_check("torch.nn.functional:dropout", "-k", "nomatch"), "-k 'nomatch' selects no property",
+                "not contract points", "test_modes: test_eval_mode_is_identity")
 
 
 def test_specs_as_users_write_them(project: Path) -> None:
