@@ -14,8 +14,8 @@ from .results import ImplementationResult, PropertyOutcome, RunReport
 __all__ = ["LEGEND", "FollowOns", "grouped_rows", "rows", "text_report", "verdict_line", "where_to_start"]
 
 LEGEND = ("pass: the property holds; FAIL: it does not (a crash or hang included); FAIL (C2): what failed is "
-          "contract point C2, found while this property ran (several such rows are grouped as follow-ons of C2); "
-          "n/a: not a property of this "
+          "contract point C2, found while this property ran (rows where every failure is such a follow-on are "
+          "grouped under C2); n/a: not a property of this "
           "implementation (its kind, or a keyword it lacks); not supported: the kernel ran no input of it here; "
           "info: reported, not judged; not run: the run never reached it (a hang, a lost worker, an interrupt)")
 _CONTRACT = re.compile(r"^C(\d+)$")
