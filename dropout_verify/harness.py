@@ -340,8 +340,8 @@ def check_outputs(run: Run, target: Target, support: SupportCheck, outputs: torc
 
 def _check_values(run: Run, target: Target, support: SupportCheck, outputs: torch.Tensor, first: int,
                   case: Case) -> None:
-    if support.any_bad(outputs):
-        bad = support.bad(outputs)
+    bad = support.bad(outputs)
+    if bool(bad.any()):
         call = int(torch.nonzero(bad.reshape(bad.shape[0], -1).any(1))[0])
         report = support.report(outputs[call])
         raise violation(run, SUPPORT, target, case=case,

@@ -34,34 +34,6 @@ def unjudged(kind: Kind, dtype: torch.dtype, keep: float) -> str | None:
     return None
 
 
-def _native_bounds(centre: torch.Tensor, tolerance: torch.Tensor,
-                   dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per element, bounds [low, high] in ``dtype`` such that every value v of ``dtype`` between
-    them passes ``SupportCheck.bad``'s rule fl(|v - centre|) <= tolerance, computed in float64.
-
-    ``centre`` is a value of ``dtype`` held in float64. Each bound is centre -+ tolerance rounded
-    to ``dtype``, or, where that fails the rule (rounded outwards), the next value towards
-    centre, or else centre itself: only a value that passes the rule is a bound. Why every v
-    between them passes: fl(v - centre) is monotone in v (rounding to nearest is monotone), so
-    for centre <= v <= high, 0 <= fl(v - centre) <= fl(high - centre) <= tolerance; below centre
-    alike. Where centre itself fails the rule (inf, NaN), the bounds are NaN: no value lies
-    between them, and ``bad`` decides.
-    """
-
-    def passes(value: torch.Tensor) -> torch.Tensor:
-        return (value.to(torch.float64) - centre).abs() <= tolerance
-
-    native = centre.to(dtype)
-    bounds = []
-    for side, reach in ((-1, centre - tolerance), (1, centre + tolerance)):
-        bound = reach.to(dtype)
-        inward = torch.nextafter(bound, native.expand_as(bound))
-        on_side = (bound - native) * side >= 0
-        bound = bound.where(passes(bound) & on_side, inward.where(passes(inward) & on_side, native))
-        bounds.append(bound.where(passes(native), torch.nan))
-    return bounds[0], bounds[1]
-
-
 def expected_values(kind: Kind, x: torch.Tensor, keep: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(kept, dropped) values computed in float64, rounded once to x's dtype, as float64."""
     x64 = x.detach().to(torch.float64)
@@ -130,33 +102,6 @@ class SupportCheck:
         self.any_overflow = bool(self.overflows.any())
         self.exact_drop = bool((self.dropped_tolerance == 0).all())
         self.float32_p_only = False
-        # The same rule as bounds in x's dtype, for the common case of a correct output.
-        self.kept_bounds = _native_bounds(self.kept[0], self.tolerance[0], x.dtype)
-        if self.exact_drop:
-            dropped = self.dropped.to(x.dtype)
-            exact = dropped.to(torch.float64) == self.dropped  # else no value of x's dtype is it
-            self.dropped_bounds = (dropped.where(exact, torch.nan),) * 2
-        else:
-            self.dropped_bounds = _native_bounds(self.dropped, self.dropped_tolerance, x.dtype)
-
-    def any_bad(self, y: torch.Tensor) -> bool:
-        """Whether ``bad(y)`` has a True element, mostly without its float64 pass.
-
-        When y is in x's dtype and every element lies inside its kept or dropped bounds
-        (``_native_bounds``: values of x's dtype that ``bad`` accepts, by its own float64 rule),
-        the answer is False; otherwise ``bad`` decides (and notes a float32 p, as ever).
-        """
-        y = y.detach()
-        if y.dtype == self.x.dtype and y.device == self.x.device:
-            # clamp(y, low, high) == y: low <= y <= high in two passes (false for NaN y or bounds)
-            inside = y.clamp(*self.kept_bounds) == y
-            if self.exact_drop:
-                inside |= y == self.dropped_bounds[0]
-            else:
-                inside |= y.clamp(*self.dropped_bounds) == y
-            if bool(inside.all()):
-                return False
-        return bool(self.bad(y).any())
 
     def bad(self, y: torch.Tensor) -> torch.Tensor:
         """Elementwise: y is neither the dropped nor the kept value (y may stack outputs)."""
