@@ -22,6 +22,7 @@ import numpy as np
 from scipy import optimize as _optimize
 from scipy import stats as _scipy
 
+from .stats.binomial import rejection_bounds
 from .stats.chernoff import DiscreteSum
 
 if TYPE_CHECKING:
@@ -223,12 +224,7 @@ def exact_rate_samples(rate: float, delta: float, alpha: float, power: float) ->
     """
 
     def achieved(n: int) -> float:
-        low = _scipy.binom.ppf(alpha / 2, n, rate)
-        while low >= 0 and 2 * _scipy.binom.cdf(low, n, rate) > alpha:
-            low -= 1
-        high = _scipy.binom.isf(alpha / 2, n, rate)
-        while 2 * _scipy.binom.sf(high - 1, n, rate) > alpha:
-            high += 1
+        low, high = rejection_bounds(_scipy.binom(n, rate), alpha / 2)
         worst = 1.0
         for shifted in (rate - delta, rate + delta):
             if 0 < shifted < 1:

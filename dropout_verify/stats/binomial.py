@@ -7,13 +7,14 @@ which is exact-or-conservative: under H0, P[p-value <= u] <= u for every u.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from scipy import stats as _scipy
 
 from ..decision import LOG2, Decision
 from .anytime import confidence_sequence
 
-__all__ = ["SequentialBinomialTest", "binomial_test", "clopper_pearson", "two_sided_binomial_log_p"]
+__all__ = ["SequentialBinomialTest", "binomial_test", "clopper_pearson", "rejection_bounds", "two_sided_binomial_log_p"]
 
 
 def two_sided_binomial_log_p(k: float, n: int, rate: float) -> float:
@@ -25,6 +26,23 @@ def two_sided_binomial_log_p(k: float, n: int, rate: float) -> float:
     lower = _scipy.binom.logcdf(math.floor(k), n, rate)
     upper = _scipy.binom.logsf(math.ceil(k) - 1, n, rate)
     return min(0.0, LOG2 + min(float(lower), float(upper)))
+
+
+def rejection_bounds(law: Any, tail: float) -> tuple[float, float]:
+    """(low, high) for a frozen discrete scipy law (binomial, hypergeometric): the largest k with
+    P[X <= k] <= ``tail`` (-1 where there is none) and the smallest k with P[X >= k] <= ``tail``.
+
+    An exact test rejecting at k <= low or k >= high has at most ``tail`` on each side: with
+    tail = alpha / 2, the doubling rule's test at alpha. Starts from scipy's quantiles and steps
+    past their rounding with the exact tails.
+    """
+    low = float(law.ppf(tail))
+    while low >= 0 and law.cdf(low) > tail:
+        low -= 1
+    high = float(law.isf(tail))
+    while law.sf(high - 1) > tail:
+        high += 1
+    return low, high
 
 
 def clopper_pearson(k: float, n: int, alpha: float) -> tuple[float, float]:

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats as _scipy
 
 from ..decision import LOG2, Decision, format_p
-from .binomial import two_sided_binomial_log_p
+from .binomial import rejection_bounds, two_sided_binomial_log_p
 
 __all__ = ["SMALLEST_BLOCK", "Blocks", "block_counts", "block_effect", "blocks_test", "popcount"]
 
@@ -157,13 +157,7 @@ def block_effect(units: int, block: int, rate: float, alpha: float, power: float
     """
     total = round(units * rate)
     level = alpha / (2 * tests)
-    law = _scipy.hypergeom(units, total, block)
-    low_threshold = float(law.ppf(level))
-    while low_threshold >= 0 and law.cdf(low_threshold) > level:
-        low_threshold -= 1
-    high_threshold = float(law.isf(level))
-    while law.sf(high_threshold - 1) > level:
-        high_threshold += 1
+    low_threshold, high_threshold = rejection_bounds(_scipy.hypergeom(units, total, block), level)
     nodes, weights = np.polynomial.hermite_e.hermegauss(24)
     weights = weights / weights.sum()
     share = block / units
