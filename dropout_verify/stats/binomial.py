@@ -33,8 +33,10 @@ def rejection_bounds(law: Any, tail: float) -> tuple[float, float]:
     P[X <= k] <= ``tail`` (-1 where there is none) and the smallest k with P[X >= k] <= ``tail``.
 
     An exact test rejecting at k <= low or k >= high has at most ``tail`` on each side: with
-    tail = alpha / 2, the doubling rule's test at alpha. Starts from scipy's quantiles and steps
-    past their rounding with the exact tails.
+    tail = alpha / 2, the doubling rule's test at alpha (``tail`` < 1/2). Starts from scipy's
+    quantiles and steps past their rounding with the exact tails; ``isf`` can answer the top of
+    the support in a deep upper tail (binomial(1000, 0.5) at 1e-30: 1000, not 680), so the upper
+    bound is then bisected down between the median and that answer on ``sf``, accurate there.
     """
     low = float(law.ppf(tail))
     while low >= 0 and law.cdf(low) > tail:
@@ -42,6 +44,10 @@ def rejection_bounds(law: Any, tail: float) -> tuple[float, float]:
     high = float(law.isf(tail))
     while law.sf(high - 1) > tail:
         high += 1
+    inside = float(law.median()) if law.sf(high - 2) <= tail else high - 1  # P[X >= median] >= 1/2 > tail
+    while high - inside > 1:
+        middle = (inside + high) // 2
+        inside, high = (inside, middle) if law.sf(middle - 1) <= tail else (middle, high)
     return low, high
 
 
