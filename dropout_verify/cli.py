@@ -93,7 +93,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}{self._did_you_mean(message)}\n")
 
     def _did_you_mean(self, message: str) -> str:
-        """For a mistyped option (``--levle``), the options it is close to."""
+        """For a mistyped option (``--levle``), the option it is closest to."""
         if not message.startswith("unrecognized arguments: "):
             return ""
         known = [flag for flag in self._option_string_actions if flag.startswith("--")]
@@ -102,7 +102,7 @@ class _Parser(argparse.ArgumentParser):
             flag = word.split("=", 1)[0]
             close = difflib.get_close_matches(flag, known, n=1) if flag.startswith("-") else []
             if close:
-                hints.append(f"{flag}: did you mean {' or '.join(repr(c) for c in close)}?")
+                hints.append(f"{flag}: did you mean {close[0]!r}?")
         return ("; " + "; ".join(hints)) if hints else ""
 
 
