@@ -40,8 +40,13 @@ third-party: $(INSTALLED)
 	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	$(BIN)/python -m pytest tests/unit/test_adapters.py -q -p no:cacheprovider
 
+# The planners' answers for the designed runs (dropout_verify/plan_table.json), recomputed: after any
+# change to the planners' source (tests/unit/test_plan_table.py says when). About 5 minutes on 2 cores.
+plan-table: $(INSTALLED)
+	$(BIN)/python tools/make_plan_table.py --jobs 2
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-.PHONY: check test test-fast lint third-party
+.PHONY: check test test-fast lint third-party plan-table

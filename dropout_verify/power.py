@@ -22,6 +22,7 @@ import numpy as np
 from scipy import optimize as _optimize
 from scipy import stats as _scipy
 
+from .plan_table import tabled
 from .stats.binomial import rejection_bounds
 from .stats.chernoff import DiscreteSum
 
@@ -174,6 +175,7 @@ def least_sufficient(sufficient: Callable[[int], bool], start: int, resolution: 
 
 
 @functools.lru_cache(maxsize=256)
+@tabled
 def dispersion_calls(ratio: float, alpha: float, power: float, size: int, rate: float) -> int:
     """Calls so that a per-call count variance off by a factor ``ratio`` (either way) is found.
 
@@ -214,6 +216,7 @@ def dispersion_calls(ratio: float, alpha: float, power: float, size: int, rate: 
 
 
 @functools.lru_cache(maxsize=256)
+@tabled
 def exact_rate_samples(rate: float, delta: float, alpha: float, power: float) -> int:
     """The smallest n at which the exact two-sided binomial test (doubling rule) at ``alpha``
     detects a rate shift of ``delta`` in either direction with probability ``power``.
@@ -242,6 +245,7 @@ def exact_rate_samples(rate: float, delta: float, alpha: float, power: float) ->
 
 
 @functools.lru_cache(maxsize=256)
+@tabled
 def moments_samples(keep: float, delta: float, alpha: float, power: float) -> int:
     """Outputs for ``stats.alpha_moments_test`` to see a mean off by ``delta`` or a second moment
     off by a factor 1 +- ``delta``, each with probability ``power``.
@@ -307,6 +311,7 @@ PAIR_PLAN_STEP = 0.025
 
 
 @functools.lru_cache(maxsize=1024)
+@tabled
 def _pair_calls(pairings: tuple[tuple[int, float], ...], correlation: float, alpha: float, power: float,
                 keep: float) -> int:
     """``pair_calls`` on a hashable description of the pairings (examples repeat them)."""
@@ -379,6 +384,7 @@ def _pair_calls(pairings: tuple[tuple[int, float], ...], correlation: float, alp
 
 
 @functools.lru_cache(maxsize=64)
+@tabled
 def quantisation_trials(groups: tuple[ProbeGroup, ...], alpha: float, power: float, fine: bool) -> tuple[int, ...]:
     """Trials at each probe of ``stats.quantisation.probe_points(groups)`` so that the decision
     at ``alpha`` finds every planned grid (each group's grids, every mechanism and side) with

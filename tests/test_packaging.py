@@ -52,6 +52,11 @@ def test_wheel_layout(site: Path) -> None:
     assert (site / "dropout_verify" / "properties" / "test_keep_rate.py").is_file()
     assert (site / "dropout_verify" / "py.typed").is_file()
     assert (site / "dropout_verify" / "isolated.ini").is_file()
+    # The plans computed ahead are installed, and used there (the installed planners are the source's).
+    count = "from dropout_verify import plan_table; print(len(plan_table.table()))"
+    tabled = subprocess.run([sys.executable, "-c", count], env=_environment(site), capture_output=True, text=True,
+                            timeout=120)
+    assert tabled.returncode == 0 and int(tabled.stdout) > 0, tabled.stdout + tabled.stderr[-2000:]
     assert (site / "dropout_verify" / "docs" / "CONTRACT.md").is_file()  # what a failure's "C4" means
     assert (site / "dropout_verify" / "docs" / "REPORT.md").is_file()
     assert (site / "dropout_verify" / "docs" / "STATISTICS.md").is_file()
