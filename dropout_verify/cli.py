@@ -332,7 +332,7 @@ def _verify(run: RunConfig, jobs: int, args: argparse.Namespace) -> int:
     progress = Progress(len(run.specs), live=live, say=_say)
     threads = worker_threads(min(jobs, len(run.specs)), usable_cores(), os.environ)
     supervisor = Supervisor(run, _worker_options(run), select_expression=args.select, on_event=progress.event,
-                            threads=threads)
+                            threads=threads, jobs=jobs)
     results: dict[str, ImplementationResult] = {}
     environment: dict[str, str] = {}
     kinds: dict[str, str] = {}

@@ -9,7 +9,10 @@ So the supervisor (this module; it never imports torch or user code)
    is a usage error, exit 4, before anything runs);
 2. verifies each implementation in a *run* worker of its own (``worker``), reading its events
    (which property and example is running, each outcome as data) from a pipe and its call
-   clock from the watch slot (``watch``);
+   clock from the watch slot (``watch``). Run workers start ahead as *spares*: beside the
+   collect worker, and beside each implementation's run while others wait, a process imports
+   the libraries (never the code under test) and waits for its job, so that its start-up is
+   off the run's path;
 3. when a call outlives the time limit, asks the worker for its Python stack (SIGUSR1),
    ends it (SIGKILL), fails the running property as hung and reports the properties not yet
    run as "not run (hung in PROPERTY)": a hang costs one call limit, not one per property;
@@ -44,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import worker as worker_module
 from .config import RunConfig, property_names
 from .options import UsageError
 from .results import ImplementationResult, PropertyOutcome
@@ -225,7 +229,9 @@ class _Worker:
     slot: WatchSlot
     dump_path: Path
     log_path: Path
-    started: float
+    started: float  # when it was given its job
+    stem: Path  # its files: STEM.json (the job), .log, .dump, .watch
+    channel_fd: int  # the channel's writing end, as numbered in the worker
     hello: bool = False
     finished: int | None = None
     running: str | None = None  # the node id of the property in progress
@@ -239,7 +245,7 @@ class Supervisor:
 
     def __init__(self, run: RunConfig, options: dict[str, str], *, select_expression: str | None = None,
                  on_event: Callable[[str, dict[str, Any]], None] | None = None, verbose: bool = False,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, jobs: int = 1) -> None:
         self.run = run
         self.threads = threads  # intra-op threads of every worker (see worker_threads); None: torch's default
         self.options = options
@@ -253,6 +259,11 @@ class Supervisor:
         self.stopping = threading.Event()
         self.stopped_by = "Ctrl-C"  # what interrupted the run, in words
         self._lock = threading.Lock()
+        # Spare run workers: started ahead, importing the suite's libraries while the collect
+        # worker (or an earlier implementation) runs, each waiting for its job (``worker``).
+        self.jobs = jobs
+        self._spares: list[_Worker] = []
+        self._unstarted = 0  # implementations whose verify() has not begun
 
     def interrupt(self, reason: str | None = None) -> None:
         """End every worker; each verify() returns what it has, marked interrupted by ``reason``
@@ -280,28 +291,75 @@ class Supervisor:
         return env
 
     def _start(self, mode: str, specs: list[str], done: list[str]) -> _Worker:
+        """A worker on its job: a spare if one is waiting (run workers), else a new process."""
+        worker = self._take_spare() if mode == "run" else None
+        job = {"mode": mode, "specs": specs, "options": self.options, "done": done, "select": self.select}
+        if worker is None:
+            worker = self._launch(job)
+        else:
+            self._give_job(worker, job)
+        return worker
+
+    def _launch(self, job: dict[str, Any] | None) -> _Worker:
+        """Start a worker process on ``job``, or (None) a spare that waits for its job on stdin."""
         with self._lock:
             self.counter += 1
             stem = self.folder / f"worker{self.counter}"
         read_fd, write_fd = os.pipe()
-        slot_path = f"{stem}.watch"
-        slot = WatchSlot(slot_path, create=True)
-        job = {"mode": mode, "specs": specs, "options": self.options, "done": done, "select": self.select,
-               "channel_fd": write_fd, "watch": slot_path, "dump": f"{stem}.dump"}
-        job_path = Path(f"{stem}.json")
-        job_path.write_text(json.dumps(job))
+        slot = WatchSlot(f"{stem}.watch", create=True)
         log_path = Path(f"{stem}.log")
+        worker_job = str(self._write_job(stem, write_fd, job)) if job is not None else worker_module.WAIT_FOR_JOB
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "dropout_verify.worker", str(job_path)],
-                cwd=self.run.invocation_dir, env=self._environment(), stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", "dropout_verify.worker", worker_job],
+                cwd=self.run.invocation_dir, env=self._environment(),
+                stdin=subprocess.DEVNULL if job is not None else subprocess.PIPE,
                 stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True,
             )
-        os.close(write_fd)
-        worker = _Worker(process, _Channel(read_fd), slot, Path(f"{stem}.dump"), log_path, time.monotonic())
+        os.close(write_fd)  # the worker has its own copy, under the same number (pass_fds)
+        worker = _Worker(process, _Channel(read_fd), slot, Path(f"{stem}.dump"), log_path, time.monotonic(),
+                         stem, write_fd)
         with self._lock:
             self.workers.append(worker)
         return worker
+
+    @staticmethod
+    def _write_job(stem: Path, channel_fd: int, job: dict[str, Any]) -> Path:
+        job_path = Path(f"{stem}.json")
+        job_path.write_text(json.dumps({**job, "channel_fd": channel_fd, "watch": f"{stem}.watch",
+                                        "dump": f"{stem}.dump"}))
+        return job_path
+
+    def _give_job(self, worker: _Worker, job: dict[str, Any]) -> None:
+        """Hand a spare its job; a spare that died waiting reads none, and is reported as a lost
+        worker that never said hello (its log says why)."""
+        assert worker.process.stdin is not None
+        job_path = self._write_job(worker.stem, worker.channel_fd, job)
+        worker.started = time.monotonic()
+        try:
+            worker.process.stdin.write(f"{job_path}\n".encode())
+            worker.process.stdin.close()
+        except OSError:  # BrokenPipeError: it is gone
+            pass
+
+    def warm(self, count: int) -> None:
+        """Start ``count`` spare run workers (see ``worker.WAIT_FOR_JOB``)."""
+        for _ in range(count):
+            if self.stopping.is_set():
+                return
+            spare = self._launch(None)
+            with self._lock:
+                self._spares.append(spare)
+
+    def _take_spare(self) -> _Worker | None:
+        """The oldest spare, and a new one started in its place while implementations wait for
+        theirs: one spare ahead, so that the next implementation's interpreter is ready too."""
+        with self._lock:
+            spare = self._spares.pop(0) if self._spares else None
+            more = self._unstarted > len(self._spares)
+        if more:
+            self.warm(1)
+        return spare
 
     def _end(self, worker: _Worker, reason: str, dump_first: bool) -> None:
         """End a worker from outside: ask for its stack first (SIGUSR1), then SIGKILL its group."""
@@ -404,7 +462,9 @@ class Supervisor:
                     tests.setdefault(test["spec"], []).append(PlannedTest(**test))
 
         check_select(self.select)  # a bad -k is the user's, not the specs': said before any worker starts
+        self._unstarted = len(specs)
         worker = self._start("collect", specs, [])
+        self.warm(min(self.jobs, len(specs)))  # their start-up (imports) runs beside the collection
         limit = self.run.call_timeout + 60.0
         while worker.process.poll() is None:
             self._pump(worker, handle)
@@ -440,6 +500,8 @@ class Supervisor:
         outcomes: dict[str, PropertyOutcome] = {}
         started = time.monotonic()
         lost = 0
+        with self._lock:
+            self._unstarted -= 1
 
         def handle(event: dict[str, Any]) -> None:
             if event.get("event") == "outcome":

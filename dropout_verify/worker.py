@@ -1,6 +1,7 @@
 """A worker process of ``dropout-check``: runs the property suite for one implementation.
 
     python -m dropout_verify.worker JOB.json
+    python -m dropout_verify.worker --wait-for-job     (a spare: JOB.json's path comes on stdin)
 
 The supervisor (``supervisor``) writes the job: the mode (``collect``: resolve the specs and
 list the properties; ``run``: verify one implementation), the run's options, the properties
@@ -16,6 +17,7 @@ ending a hung call.
 from __future__ import annotations
 
 import faulthandler
+import importlib
 import json
 import os
 import signal
@@ -23,7 +25,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "pytest_arguments"]
+__all__ = ["WAIT_FOR_JOB", "main", "pytest_arguments"]
+
+# The argument of a spare worker: it imports the libraries every run imports (never the code
+# under test: its job names that), then reads its job's path from stdin. The supervisor starts
+# spares while the collect worker, or an earlier implementation, runs, so that the imports,
+# about 3.5 s of CPU, are not on the run's path. An empty stdin (the run needed no more
+# workers) ends it.
+WAIT_FOR_JOB = "--wait-for-job"
+LIBRARIES = ("numpy", "scipy.stats", "torch", "hypothesis", "pytest")
 
 ISOLATED_INI = Path(__file__).resolve().parent / "isolated.ini"
 
@@ -61,9 +71,24 @@ class Deselect:
             items[:] = kept
 
 
+def wait_for_job() -> str | None:
+    """A spare's start: import the libraries, then wait for the job's path (None: no job)."""
+    faulthandler.enable(all_threads=True)  # into the log until the job names the dump file
+    for library in LIBRARIES:
+        try:
+            importlib.import_module(library)
+        except Exception:  # noqa: BLE001 - the job imports it again, and reports the error where it belongs
+            pass
+    line = sys.stdin.readline().strip()  # the supervisor then closes it: later reads see its end
+    return line or None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    job = json.loads(Path(argv[0]).read_text())
+    job_path = wait_for_job() if argv[0] == WAIT_FOR_JOB else argv[0]
+    if job_path is None:
+        return 0
+    job = json.loads(Path(job_path).read_text())
     from .events import Channel
 
     channel = Channel(int(job["channel_fd"]))

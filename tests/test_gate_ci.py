@@ -26,16 +26,19 @@ REFERENCE = "torch.nn.functional:dropout"
 
 
 def _processes_mentioning(text: str) -> list[str]:
-    """Command lines of the running processes that contain ``text`` (Linux /proc)."""
+    """Command lines of the running processes whose command line or environment contains ``text``
+    (Linux /proc; a spare worker's command line names no file, its environment names the run's
+    temporary folder)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            variables = (entry / "environ").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if text in command:
+        if text in command or text in variables:
             found.append(f"{entry.name}: {command}")
     return found
 
@@ -64,6 +67,24 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does(tmp_path: Path, stop: str) ->
     assert "Traceback" not in err
     assert not _processes_mentioning(str(tmp_path)), "a worker outlived the run"
     assert not list(tmp_path.glob("dropout-check-*")), "the temporary folder was left behind"
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc to find leftover workers")
+def test_no_spare_worker_outlives_a_run(tmp_path: Path) -> None:
+    """The next implementation's worker starts ahead, a spare that imports the libraries while
+    the collection or the previous implementation runs: after runs of one, three and three at
+    a time (-n 2), and after a bad spec, none is left waiting."""
+    runs = {"one": [REFERENCE], "three": [REFERENCE, "dropout_impl:dropout_mask", "dropout_impl:dropout_bernoulli"],
+            "parallel": [REFERENCE, "dropout_impl:dropout_mask", "dropout_impl:dropout_bernoulli", "-n", "2"],
+            "bad spec": [REFERENCE, "no_such_module_anywhere:dropout"]}
+    for name, arguments in runs.items():
+        where = tmp_path / name.replace(" ", "_")
+        where.mkdir()
+        finished = dropout_check(*arguments, "--level", "quick", "-k", "test_support", cwd=where,
+                                 TMPDIR=str(where))
+        assert finished.returncode == (4 if name == "bad spec" else 0), finished.stdout[-2000:] + finished.stderr
+        assert not _processes_mentioning(str(where)), f"{name}: a worker outlived the run"
+        assert not list(where.glob("dropout-check-*")), f"{name}: the temporary folder was left behind"
 
 
 def test_a_hang_is_one_verdict(tmp_path: Path) -> None:
