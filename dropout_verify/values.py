@@ -135,8 +135,8 @@ class SupportCheck:
                              float(self.kept[0].reshape(-1)[flat]), float(dropped[flat]), identity=identity)
 
 
-FLOAT32_P_NOTE = ("values match p rounded to float32 (|p' - p| <= half a float32 ulp of p), as in kernels that "
-                  "take p as a float: accepted (contract C2: dropout-check --contract)")
+FLOAT32_P_NOTE = ("values computed from p rounded to float32 (|p' - p| <= half a float32 ulp of p), as kernels "
+                  "that take p as a float compute them: within contract C2, not a finding (dropout-check --contract)")
 
 
 def check_support(kind: Kind, x: torch.Tensor, y: torch.Tensor, keep: float) -> SupportReport:
