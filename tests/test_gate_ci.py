@@ -72,10 +72,10 @@ def test_a_stop_signal_ends_the_run_as_ctrl_c_does(tmp_path: Path, stop: str) ->
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc to find leftover workers")
 def test_no_spare_worker_outlives_a_run(tmp_path: Path) -> None:
     """The next implementation's worker starts ahead, a spare that imports the libraries while
-    the collection or the previous implementation runs: after runs of one, three and three at
-    a time (-n 2), and after a bad spec, none is left waiting."""
-    runs = {"one": [REFERENCE], "three": [REFERENCE, "dropout_impl:dropout_mask", "dropout_impl:dropout_bernoulli"],
-            "parallel": [REFERENCE, "dropout_impl:dropout_mask", "dropout_impl:dropout_bernoulli", "-n", "2"],
+    the collection or the previous implementation runs: after a run of three, two at a time
+    (two spares beside the collection, a third started when the first is taken), and after a
+    bad spec (spares started, no implementation run), none is left waiting."""
+    runs = {"three": [REFERENCE, "dropout_impl:dropout_mask", "dropout_impl:dropout_bernoulli", "-n", "2"],
             "bad spec": [REFERENCE, "no_such_module_anywhere:dropout"]}
     for name, arguments in runs.items():
         where = tmp_path / name.replace(" ", "_")

@@ -32,10 +32,17 @@ def test_the_shipped_table_is_from_this_source() -> None:
 
 
 @pytest.mark.slow
-def test_every_shipped_answer_is_what_the_planner_computes() -> None:
-    """All of them (about 30 s): a table answer is used in place of the planner's."""
+def test_the_shipped_answers_are_what_the_planners_compute() -> None:
+    """A table answer is used in place of the planner's. Every answer of the cheap planners,
+    and every third (in key order) of the pair and alpha-moment planners, about 0.2 to 0.6 s
+    each: about 10 s in all (all of them: 30 s). A planner whose code changed is caught by the
+    fingerprint; this catches an answer that differs here, e.g. under another SciPy."""
     wrong = {}
-    for call, answer in shipped()["plans"].items():
+    costly = ("_pair_calls(", "moments_samples(")
+    ordered = sorted(shipped()["plans"].items())
+    sample = [(call, answer) for index, (call, answer) in enumerate(ordered)
+              if not call.startswith(costly) or index % 3 == 0]
+    for call, answer in sample:
         computed = compute(call)
         if (tuple(answer) if isinstance(answer, list) else answer) != computed:
             wrong[call] = (answer, computed)
