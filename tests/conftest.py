@@ -16,6 +16,20 @@ from tests.helpers import dropout_check, read_report
 # module imports it (tests/triton_mutants.py, examples/triton_dropout.py).
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # Under `make test` (pytest -n 2) the test workers share the cores, and each is often beside a
+    # subprocess of the other's (a dropout-check run, its spare worker): torch's default of a
+    # thread per core in every process has the threads spin-wait for each other. Each test
+    # worker takes its share, as dropout-check's workers do (the periodicity calibration at
+    # q = 0.5: 11 s alone on 2 threads, 13 s on 1, 28 to 56 s on 2 under `make test`).
+    import torch
+
+    from dropout_verify.supervisor import usable_cores, worker_threads
+
+    _threads = worker_threads(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]), usable_cores(), os.environ)
+    if _threads is not None:
+        torch.set_num_threads(_threads)
+
 REFERENCE = "torch.nn.functional:dropout"
 
 
